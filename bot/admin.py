@@ -1,0 +1,73 @@
+"""Admin commands: /reload re-ingests the data folder without a restart; /stats shows corpus and usage.
+
+Only users in ADMIN_IDS reach these handlers (a `filters.User` on their CommandHandlers); everyone else
+gets `refuse_command`, which answers politely and logs who tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.handlers import services
+from bot.rendering import (
+    ADMIN_ONLY_TEXT,
+    RELOAD_BUSY_TEXT,
+    RELOAD_STARTED_TEXT,
+    render_reload_failure,
+    render_reload_report,
+    render_stats,
+)
+
+logger = logging.getLogger(__name__)
+
+
+async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Re-ingest the data folder in a worker thread; questions keep being answered from the old index."""
+    state = services(context)
+    message = update.effective_message
+    if state.reload_lock.locked():
+        await message.reply_text(RELOAD_BUSY_TEXT)
+        return
+    async with state.reload_lock:
+        notice = await message.reply_text(RELOAD_STARTED_TEXT)
+        logger.info("Reload of %s requested by user %s", state.settings.data_dir, update.effective_user.id)
+        try:
+            report = await asyncio.to_thread(state.retriever.sync, state.settings.data_dir)
+        except Exception as error:  # the edge: any failure is reported; the old index keeps serving
+            logger.exception("Reload failed; the previous index keeps serving")
+            await notice.edit_text(render_reload_failure(error), parse_mode=ParseMode.HTML)
+            return
+        logger.info(
+            "Reloaded in %.2fs: %d added, %d updated, %d removed, %d problems",
+            report.seconds,
+            len(report.added),
+            len(report.updated),
+            len(report.removed),
+            len(report.problems),
+        )
+        await notice.edit_text(render_reload_report(report), parse_mode=ParseMode.HTML)
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Corpus size, questions today and in all, no-answer rate, answer times, feedback, latest misses."""
+    state = services(context)
+    corpus = await asyncio.to_thread(state.retriever.stats)
+    queries = await asyncio.to_thread(state.query_log.summary)
+    await update.effective_message.reply_html(render_stats(corpus, queries))
+
+
+async def refuse_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Politely refuse an admin command to someone who is not an admin, and log it."""
+    user = update.effective_user
+    logger.warning(
+        "Refused %s to non-admin user %s in chat %s",
+        (update.effective_message.text or "").split(maxsplit=1)[0],
+        user.id if user else None,
+        update.effective_chat.id,
+    )
+    await update.effective_message.reply_text(ADMIN_ONLY_TEXT)

@@ -1,0 +1,241 @@
+"""Wire the Telegram bot: handlers, flood control, retries, error handling; `isnad bot` runs it.
+
+Run it with a token from @BotFather in `.env` (TELEGRAM_BOT_TOKEN=...) and `isnad bot`; without one,
+`isnad demo` runs the same application against the fake Bot API in `bot.fake_telegram`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.error import BadRequest, InvalidToken, NetworkError, TimedOut
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot.admin import refuse_command, reload_command, stats_command
+from bot.config import ConfigError, Settings
+from bot.handlers import (
+    Services,
+    ask_command,
+    error_handler,
+    example_button,
+    expired_button,
+    feedback_button,
+    help_command,
+    more_button,
+    paragraph_button,
+    question_message,
+    unknown_command,
+    unsupported_message,
+)
+from retrieval import RetrievalError, Retriever
+from retrieval.query_log import QueryLog
+
+logger = logging.getLogger(__name__)
+
+FLOOD_RETRIES = 5  # a 429 is waited out (retry_after) this many times before a send gives up
+NETWORK_RETRIES = 4  # a 5xx or a dropped connection on a send is retried this many times, with backoff
+POLL_TIMEOUT_SECONDS = 10  # long-poll duration of getUpdates
+BOOTSTRAP_RETRIES = 5  # getMe/deleteWebhook at start-up, when Telegram is briefly unreachable
+
+COMMANDS = (
+    BotCommand("ask", "اطرح سؤالًا (في المجموعات: /ask ثم السؤال)"),
+    BotCommand("help", "ما الذي أعرفه وكيف تسألني"),
+    BotCommand("start", "البداية"),
+)
+
+
+class DeliveryRateLimiter(AIORateLimiter):
+    """AIORateLimiter (flood limits, 429 retry_after waited out) that also retries 5xx and dropped
+    connections on the bot's own requests, so a reply is not lost to a transient Bot API failure.
+
+    A 400 is the bot's fault and a timeout may have been delivered already: neither is retried.
+    """
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        attempt = 0
+        while True:
+            try:
+                return await super().process_request(callback, args, kwargs, endpoint, data, rate_limit_args)
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as error:
+                if attempt == NETWORK_RETRIES:
+                    raise
+                delay = 0.5 * 2**attempt
+                logger.warning("%s failed (%s); retrying in %.1fs", endpoint, error, delay)
+                await asyncio.sleep(delay)
+                attempt += 1
+
+
+class TokenRedactor(logging.Filter):
+    """Replace the bot token in any log record, wherever it came from (URLs in library messages)."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self._token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self._token in message:
+            record.msg, record.args = message.replace(self._token, "<token>"), None
+        return True
+
+
+def configure_logging(level: str, token: str | None = None) -> None:
+    """Log to stderr at `level`; httpx (one line per request, with the token in the URL) at WARNING."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    if token:
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(TokenRedactor(token))
+
+
+def build_application(settings: Settings, retriever: Retriever, query_log: QueryLog) -> Application:
+    """The bot: handlers over one retriever and query log, concurrent updates, flood control, retries."""
+    admins = filters.User(user_id=settings.admin_ids)
+    application = (
+        ApplicationBuilder()
+        .token(settings.require_token())
+        .base_url(settings.telegram_api_url)
+        .rate_limiter(DeliveryRateLimiter(max_retries=FLOOD_RETRIES))
+        # One slow answer or a reload must not stall other chats.
+        .concurrent_updates(True)
+        .connect_timeout(10)
+        .read_timeout(15)
+        .write_timeout(15)
+        .pool_timeout(15)
+        .get_updates_connect_timeout(10)
+        .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 5)
+        .post_init(set_commands)
+        .build()
+    )
+    application.bot_data["services"] = Services(settings, retriever, query_log)
+
+    # Everyone
+    application.add_handler(CommandHandler(["start", "help"], help_command))
+    application.add_handler(CommandHandler("ask", ask_command))
+    # Admins; the same commands from anyone else are refused
+    application.add_handler(CommandHandler("reload", reload_command, filters=admins))
+    application.add_handler(CommandHandler("stats", stats_command, filters=admins))
+    application.add_handler(CommandHandler(["reload", "stats"], refuse_command))
+    # Questions, unknown commands, and messages that are not text
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, question_message)
+    )
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message
+        )
+    )
+    # Buttons: callback_data carries ids only (<= 64 bytes); the question is looked up in the query log
+    application.add_handler(CallbackQueryHandler(example_button, pattern=r"^x:(\d+)$"))
+    application.add_handler(CallbackQueryHandler(more_button, pattern=r"^m:(\d+):(\d+)$"))
+    application.add_handler(CallbackQueryHandler(paragraph_button, pattern=r"^p:(\d+):(\d+)$"))
+    application.add_handler(CallbackQueryHandler(feedback_button, pattern=r"^f:(\d+):([+-]1)$"))
+    application.add_handler(CallbackQueryHandler(expired_button))
+
+    application.add_error_handler(error_handler)
+    return application
+
+
+async def set_commands(application: Application) -> None:
+    """Publish the command menu; admin commands stay unlisted."""
+    await application.bot.set_my_commands(COMMANDS)
+    logger.info("Bot @%s is up", application.bot.username)
+
+
+@asynccontextmanager
+async def polling(application: Application) -> AsyncIterator[Application]:
+    """Run the application inside the current event loop until the block exits (demo, load test, tests).
+
+    The same steps as `Application.run_polling`, which owns its loop and the process signals.
+    """
+
+    def polling_error(error: Exception) -> None:
+        application.create_task(application.process_error(update=None, error=error))
+
+    async with application:
+        if application.post_init:
+            await application.post_init(application)
+        await application.updater.start_polling(
+            poll_interval=0,
+            timeout=POLL_TIMEOUT_SECONDS,
+            allowed_updates=Update.ALL_TYPES,
+            error_callback=polling_error,
+        )
+        await application.start()
+        try:
+            yield application
+        finally:
+            await application.updater.stop()
+            await application.stop()
+
+
+def run_bot(settings: Settings) -> int:
+    """`isnad bot`: bring the store up to date with the data folder, then long-poll Telegram."""
+    try:
+        token = settings.require_token()
+    except ConfigError as error:
+        print(f"isnad bot: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, token)
+    try:
+        retriever = Retriever.open(settings.db_path)
+        report = retriever.sync(settings.data_dir)
+    except RetrievalError as error:
+        print(f"isnad bot: {error}", file=sys.stderr)
+        return 1
+    logger.info(
+        "Corpus %s: %d articles, %d passages, %d sentences (%d added, %d updated, %d removed)",
+        settings.data_dir,
+        report.documents,
+        report.passages,
+        report.sentences,
+        len(report.added),
+        len(report.updated),
+        len(report.removed),
+    )
+    for problem in report.problems:
+        logger.warning("Skipped %s", problem)
+    query_log = QueryLog(settings.db_path)
+    try:
+        build_application(settings, retriever, query_log).run_polling(
+            timeout=POLL_TIMEOUT_SECONDS,
+            bootstrap_retries=BOOTSTRAP_RETRIES,
+            allowed_updates=Update.ALL_TYPES,
+        )
+    except InvalidToken:
+        print(
+            "isnad bot: Telegram rejected TELEGRAM_BOT_TOKEN. Check it with @BotFather "
+            "(/mybots → API Token), or run `isnad demo`, which needs no token.",
+            file=sys.stderr,
+        )
+        return 2
+    finally:
+        query_log.close()
+    return 0

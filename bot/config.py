@@ -1,0 +1,81 @@
+"""Settings: one frozen dataclass built once at start-up from the environment (and `.env`)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from dotenv import load_dotenv
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Telegram tokens look like "123456789:AA…": a numeric bot id, a colon, 30+ url-safe characters.
+TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+
+
+class ConfigError(ValueError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def default_data_dir() -> Path:
+    """`data/` in the working folder if there is one, else the seed corpus shipped with the project."""
+    local = Path("data")
+    return local if local.is_dir() else PROJECT_ROOT / "data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    db_path: Path
+    telegram_token: str | None = None
+    telegram_api_url: str = DEFAULT_API_URL
+    admin_ids: frozenset[int] = frozenset()
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
+        """Read the settings; `.env` in the working folder fills in what the environment lacks."""
+        if environ is None:
+            if dotenv:
+                load_dotenv(Path(".env"), override=False)
+            environ = os.environ
+        data_dir = Path(environ["ISNAD_DATA"]) if environ.get("ISNAD_DATA") else default_data_dir()
+        db_path = Path(environ.get("ISNAD_DB") or "isnad.db")
+        return cls(
+            data_dir=data_dir,
+            db_path=db_path,
+            telegram_token=(environ.get("TELEGRAM_BOT_TOKEN") or "").strip() or None,
+            telegram_api_url=environ.get("TELEGRAM_API_URL") or DEFAULT_API_URL,
+            admin_ids=parse_admin_ids(environ.get("ADMIN_IDS", "")),
+            log_level=(environ.get("ISNAD_LOG_LEVEL") or "INFO").upper(),
+        )
+
+    def require_token(self) -> str:
+        """The bot token, or a ConfigError that says where one comes from."""
+        if not self.telegram_token:
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, put its token "
+                "in .env as TELEGRAM_BOT_TOKEN=..., or try isnad without one: `isnad demo`."
+            )
+        if not TOKEN_PATTERN.match(self.telegram_token):
+            raise ConfigError(
+                "TELEGRAM_BOT_TOKEN does not look like a bot token (expected '<digits>:<secret>', as "
+                "@BotFather gives it). `isnad demo` runs without one."
+            )
+        return self.telegram_token
+
+
+def parse_admin_ids(text: str) -> frozenset[int]:
+    """'123, 456' -> {123, 456}; anything that is not an integer id is a ConfigError."""
+    ids = set()
+    for part in text.replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        if not re.fullmatch(r"-?\d+", part):
+            raise ConfigError(f"ADMIN_IDS must be comma-separated Telegram user ids; got {part!r}.")
+        ids.add(int(part))
+    return frozenset(ids)

@@ -1,0 +1,260 @@
+"""Chat handlers: a question in, verbatim cited quotes out; help, answer buttons, polite replies to the rest.
+
+Handlers are thin: they parse the update, call the retriever in a worker thread (so the event loop, and
+every other chat, never waits on it) and reply with what `bot.rendering` makes of the answer.
+In groups the bot speaks only when addressed: `/ask question`, a mention, or a reply to one of its messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from dataclasses import dataclass, field
+
+from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters, Update
+from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
+from telegram.error import NetworkError, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.rendering import (
+    EMPTY_ASK_TEXT,
+    ERROR_TEXT,
+    EXPIRED_BUTTON_TEXT,
+    FEEDBACK_THANKS,
+    NO_MORE_TEXT,
+    NOT_TEXT_TEXT,
+    PARAGRAPH_GONE_TEXT,
+    UNKNOWN_COMMAND_TEXT,
+    answer_keyboard,
+    examples_keyboard,
+    help_text,
+    question_problem,
+    render_answer,
+    render_paragraph,
+)
+from retrieval import Retriever
+from retrieval.answers import Answer
+from retrieval.arabic import contains_arabic
+from retrieval.query_log import QueryLog
+
+logger = logging.getLogger(__name__)
+
+TOP_K = 3
+# Offered on /start and /help, each only while the corpus answers it (so a new corpus never shows dead ones).
+EXAMPLE_QUESTIONS = (
+    "متى زار بينيت موسكو؟",
+    "أين التقى بوتين ببينيت؟",
+    "كم دقيقة استمرت مكالمة نتنياهو مع بوتين؟",
+)
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+
+
+@dataclass
+class Services:
+    """What the handlers work with; built once by `build_application` and kept in `bot_data`."""
+
+    settings: Settings
+    retriever: Retriever
+    query_log: QueryLog
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.bot_data["services"]
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Say what the bot knows and how to ask, with example questions to tap."""
+    retriever = services(context).retriever
+    stats = await asyncio.to_thread(retriever.stats)
+    examples = await asyncio.to_thread(answerable_examples, retriever)
+    await update.effective_message.reply_html(
+        help_text(stats, context.bot.username, list(examples.values())),
+        reply_markup=examples_keyboard(examples) if examples else None,
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer `/ask question`, the way to ask in a group."""
+    message = update.effective_message
+    question = command_argument(message.text or "")
+    if not question:
+        await message.reply_text(EMPTY_ASK_TEXT)
+        return
+    await answer_question(context, message, update.effective_user.id, question)
+
+
+async def question_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a text message: any in a private chat, in a group only one addressed to the bot."""
+    message = update.effective_message
+    question = addressed_text(message, context.bot)
+    if question is not None:
+        await answer_question(context, message, update.effective_user.id, question)
+
+
+async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask politely for a text question when sent a sticker, photo, voice note, file, location…"""
+    message = update.effective_message
+    if message.chat.type == ChatType.PRIVATE or is_reply_to_bot(message, context.bot):
+        await message.reply_text(NOT_TEXT_TEXT)
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Point to /help instead of ignoring a command the bot does not know."""
+    await update.effective_message.reply_text(UNKNOWN_COMMAND_TEXT)
+
+
+async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer the example question whose button was tapped."""
+    query = update.callback_query
+    number = int(context.match.group(1))
+    if number >= len(EXAMPLE_QUESTIONS):
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    await query.answer()
+    await answer_question(context, query.message, query.from_user.id, EXAMPLE_QUESTIONS[number])
+
+
+async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the next quotes for the question the button belongs to."""
+    query = update.callback_query
+    query_id, offset = int(context.match.group(1)), int(context.match.group(2))
+    log = services(context).query_log
+    logged = await asyncio.to_thread(log.get, query_id)
+    if logged is None:
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    answer = await asyncio.to_thread(services(context).retriever.ask, logged.question, TOP_K, offset)
+    if not answer.found:
+        await query.answer(NO_MORE_TEXT, show_alert=True)
+        return
+    await query.answer()
+    await asyncio.to_thread(log.add_quotes, query_id, offset, answer.quotes)
+    await send_answer(context, query.message, query_id, answer, offset)
+
+
+async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the whole paragraph around a quote, the quote in bold."""
+    query = update.callback_query
+    query_id, position = int(context.match.group(1)), int(context.match.group(2))
+    logged = await asyncio.to_thread(services(context).query_log.get, query_id)
+    if logged is None or position >= len(logged.quotes):
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    quote = logged.quotes[position]
+    try:
+        text = await asyncio.to_thread(services(context).retriever.paragraph, quote.doc_id, quote.paragraph)
+    except KeyError:
+        await query.answer(PARAGRAPH_GONE_TEXT, show_alert=True)
+        return
+    await query.answer()
+    await send_html(
+        context, query.message, render_paragraph(quote.title, quote.paragraph, text, quote.text)
+    )
+
+
+async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Store 👍 or 👎 with the question."""
+    query = update.callback_query
+    query_id, value = int(context.match.group(1)), int(context.match.group(2))
+    await asyncio.to_thread(services(context).query_log.set_feedback, query_id, value)
+    await query.answer(FEEDBACK_THANKS[value])
+
+
+async def expired_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Answer a button press the bot no longer understands, so its spinner stops."""
+    await update.callback_query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+
+
+async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the error and tell the person something went wrong, instead of going silent."""
+    if update is None and isinstance(context.error, NetworkError):
+        # getUpdates failed; PTB's polling loop retries with backoff and loses no update.
+        logger.warning("Telegram is unreachable, retrying: %s", context.error)
+        return
+    logger.error("Error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat:
+        await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
+
+
+async def answer_question(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, user_id: int, question: str
+) -> None:
+    """Log the question, answer it in a worker thread while "typing…" shows, reply with quotes and buttons."""
+    problem = question_problem(question, contains_arabic(question))
+    if problem:
+        await send_html(context, message, problem)
+        return
+    log, retriever = services(context).query_log, services(context).retriever
+    # Logged before answering: a crash mid-answer still leaves the question in the log.
+    query_id = await asyncio.to_thread(log.record, message.chat.id, user_id, question)
+    try:
+        await message.chat.send_action(ChatAction.TYPING)
+    except TelegramError as error:
+        logger.warning("Could not show typing in chat %s: %s", message.chat.id, error)
+    answer = await asyncio.to_thread(retriever.ask, question, TOP_K)
+    await asyncio.to_thread(log.complete, query_id, answer)
+    await send_answer(context, message, query_id, answer, 0)
+
+
+async def send_answer(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, query_id: int, answer: Answer, offset: int
+) -> None:
+    """Reply with quotes offset+1… of an answer, and the buttons that go with them."""
+    rendered = render_answer(answer, first_number=offset + 1)
+    more = rendered.shown < len(answer.quotes) or answer.has_more
+    keyboard = answer_keyboard(query_id, offset, rendered.shown, offset + rendered.shown if more else None)
+    await send_html(context, message, rendered.html, keyboard)
+
+
+async def send_html(
+    context: ContextTypes.DEFAULT_TYPE, message: Message, html: str, keyboard: object = None
+) -> None:
+    """Send HTML to `message`'s chat; in a group as a reply to it, so the thread stays readable."""
+    reply_to = None
+    if message.chat.type != ChatType.PRIVATE:
+        reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
+    await context.bot.send_message(
+        message.chat.id,
+        html,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboard,
+        reply_parameters=reply_to,
+        link_preview_options=NO_PREVIEW,
+    )
+
+
+def answerable_examples(retriever: Retriever) -> dict[int, str]:
+    """The example questions (by number) that the current corpus answers."""
+    return {
+        number: question
+        for number, question in enumerate(EXAMPLE_QUESTIONS)
+        if retriever.ask(question, top_k=1).found
+    }
+
+
+def command_argument(text: str) -> str:
+    """'/ask@bot  متى…؟' -> 'متى…؟'."""
+    parts = text.split(maxsplit=1)
+    return parts[1].strip() if len(parts) == 2 else ""
+
+
+def is_reply_to_bot(message: Message, bot: Bot) -> bool:
+    replied = message.reply_to_message
+    return bool(replied and replied.from_user and replied.from_user.id == bot.id)
+
+
+def addressed_text(message: Message, bot: Bot) -> str | None:
+    """The question in a text message without the bot's @mention, or None in a group if not addressed."""
+    text = message.text or ""
+    mention = f"@{bot.username}"
+    mentioned = any(
+        found.lower() == mention.lower()
+        for found in message.parse_entities([MessageEntityType.MENTION]).values()
+    )
+    if message.chat.type != ChatType.PRIVATE and not (mentioned or is_reply_to_bot(message, bot)):
+        return None
+    return " ".join(re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).split())

@@ -1,0 +1,266 @@
+"""Turn answers, reports and stats into Telegram HTML (everything from users and articles escaped).
+
+Pure functions: no network, no state. Every message stays within Telegram's 4096-character limit by
+dropping trailing quotes, and a quote too long on its own is cut before it is escaped, so an entity or
+a tag is never broken. `html_to_text` turns a message back into plain text for the terminal demo.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from html import escape, unescape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
+from retrieval.query_log import QueryStats
+
+MAX_MESSAGE_LENGTH = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
+MAX_QUESTION_LENGTH = 500
+ECHOED_QUESTION_LENGTH = 200
+LISTED_TITLES = 10
+LISTED_PROBLEMS = 10
+
+ERROR_TEXT = "⚠️ حدث خطأ غير متوقع أثناء معالجة رسالتك. سُجّل سؤالك؛ حاول مرة أخرى بعد قليل من فضلك."
+NOT_TEXT_TEXT = "🙂 أفهم الرسائل النصية فقط. اكتب سؤالك عن الأخبار بالعربية في رسالة نصية من فضلك."
+NOT_ARABIC_TEXT = "🙂 أجيب عن الأسئلة المكتوبة بالعربية. اكتب سؤالك بالعربية من فضلك."
+EMPTY_ASK_TEXT = "اكتب سؤالك بعد الأمر في الرسالة نفسها: /ask ثم السؤال."
+UNKNOWN_COMMAND_TEXT = "لا أعرف هذا الأمر. اكتب سؤالك مباشرة، أو أرسل /help لترى كيف تسأل."
+ADMIN_ONLY_TEXT = "عذرًا، هذا الأمر متاح لمشرفي البوت فقط."
+RELOAD_BUSY_TEXT = "⏳ إعادة تحميل المقالات جارية الآن؛ انتظر حتى تنتهي."
+RELOAD_STARTED_TEXT = "⏳ جارٍ إعادة تحميل المقالات… تبقى الأسئلة تُجاب من الفهرس الحالي حتى ينتهي."
+NO_MORE_TEXT = "لا توجد نتائج أخرى لهذا السؤال."
+EXPIRED_BUTTON_TEXT = "انتهت صلاحية هذا الزر؛ أعد طرح السؤال من فضلك."
+PARAGRAPH_GONE_TEXT = "لم تعد هذه الفقرة موجودة: ربما حُدّثت المقالات منذ طرح السؤال. أعد طرح السؤال من فضلك."
+FEEDBACK_THANKS = {1: "شكرًا! سُجّل تقييمك 👍", -1: "شكرًا! سُجّل تقييمك 👎، وسيساعدنا على التحسين."}
+
+_TAG = re.compile(r"</?[a-z-]+[^>]*>")
+_LINK = re.compile(r'<a href="([^"]*)">(.*?)</a>', re.DOTALL)
+
+
+@dataclass(frozen=True)
+class RenderedAnswer:
+    """An answer as one Telegram message; `shown` quotes fitted (fewer than given when over the cap)."""
+
+    html: str
+    shown: int
+
+
+def message_length(text: str) -> int:
+    """Length as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def question_problem(text: str, contains_arabic: bool) -> str | None:
+    """Why `text` cannot be taken as a question (the polite reply to send), or None if it can."""
+    if len(text) > MAX_QUESTION_LENGTH:
+        return (
+            f"✂️ رسالتك طويلة ({len(text)} حرفًا). اختصر سؤالك في أقل من {MAX_QUESTION_LENGTH} حرف، "
+            "واسأل سؤالًا واحدًا في كل رسالة."
+        )
+    if not contains_arabic:
+        return NOT_ARABIC_TEXT
+    return None
+
+
+def articles_count(n: int) -> str:
+    """'مقال واحد', 'مقالان', '5 مقالات', '12 مقالًا': Arabic number agreement for the article count."""
+    if n == 1:
+        return "مقال واحد"
+    if n == 2:
+        return "مقالان"
+    if 3 <= n % 100 <= 10:
+        return f"{n} مقالات"
+    return f"{n} مقالًا"
+
+
+def help_text(stats: CorpusStats, bot_username: str, examples: list[str]) -> str:
+    """/start and /help: what the bot knows, how to ask, in groups too."""
+    lines = [
+        "👋 أهلًا! أنا <b>إسناد</b>: أجيب عن أسئلتك من مقالات إخبارية بالعربية، "
+        "وأقتبس الجمل كما وردت حرفيًا، مع مصدر كل جملة (عنوان المقال ورقم الفقرة).",
+        "",
+        f"<b>📚 أعرف الآن {articles_count(stats.documents)}:</b>",
+    ]
+    lines += [f"• {escape(title)}" for title in stats.titles[:LISTED_TITLES]]
+    if stats.documents > min(len(stats.titles), LISTED_TITLES):
+        lines.append(f"• … و{stats.documents - min(len(stats.titles), LISTED_TITLES)} غيرها")
+    lines += [
+        "",
+        "<b>❓ كيف تسأل؟</b>",
+        "اكتب سؤالك بالعربية في رسالة واحدة"
+        + (f"، مثل: «{escape(examples[0], quote=False)}». " if examples else ". ")
+        + "تحت كل إجابة أزرار: المزيد من النتائج، والفقرة كاملة حول كل اقتباس، و👍/👎 لتقييم الإجابة.",
+        f"في المجموعات: اكتب /ask ثم سؤالك، أو اذكرني @{escape(bot_username)}، أو ردّ على إحدى رسائلي.",
+    ]
+    if examples:
+        lines += ["", "<b>👇 جرّب أحد هذه الأسئلة:</b>"]
+    return "\n".join(lines)
+
+
+def render_answer(answer: Answer, first_number: int = 1) -> RenderedAnswer:
+    """Numbered verbatim quotes «…» with citation marks, then the sources; or the no-answer text."""
+    if not answer.found:
+        return RenderedAnswer(render_no_answer(answer.question), 0)
+    for count in range(len(answer.quotes), 0, -1):
+        html = _render_quotes(answer.question, answer.quotes[:count], first_number)
+        if message_length(html) <= MAX_MESSAGE_LENGTH:
+            return RenderedAnswer(html, count)
+    # Even one quote is too long: cut its text (before escaping, so no entity is split) to what fits.
+    quote = answer.quotes[0]
+    frame = message_length(_render_quotes(answer.question, (replace(quote, text=""),), first_number))
+    cut = replace(quote, text=_fitting_prefix(quote.text, MAX_MESSAGE_LENGTH - frame))
+    return RenderedAnswer(_render_quotes(answer.question, (cut,), first_number), 1)
+
+
+def render_no_answer(question: str) -> str:
+    """Say plainly there is no answer, and how to rephrase."""
+    return "\n".join(
+        [
+            f"🤷 لم أجد في المقالات ما يجيب عن سؤالك: «{_echo(question)}».",
+            "",
+            "جرّب أن:",
+            "• تذكر اسم شخص أو مكان أو حدث بعينه،",
+            "• تستعمل كلمات قريبة من لغة الخبر،",
+            "• تسأل سؤالًا واحدًا في كل رسالة.",
+            "قد لا تتناول المقالات الموضوع أصلًا: أرسل /help لترى ما أعرفه.",
+        ]
+    )
+
+
+def render_paragraph(title: str, paragraph: int, text: str, quote: str) -> str:
+    """The full paragraph around a quote, with its citation; the quoted sentence in bold."""
+    header = f"📄 <b>{escape(title, quote=False)}</b> — الفقرة {paragraph}\n\n"
+    budget = MAX_MESSAGE_LENGTH - message_length(header) - len("<b></b>")
+    text = _fitting_prefix(text, budget)
+    before, found, after = text.partition(quote)
+    if not found:
+        return header + escape(text, quote=False)
+    return header + escape(before, quote=False) + f"<b>{escape(quote, quote=False)}</b>" + escape(after, quote=False)
+
+
+def render_reload_report(report: IngestReport) -> str:
+    """What a reload changed, the corpus totals after it, and the files it could not read."""
+    lines = [
+        f"✅ اكتملت إعادة التحميل في {report.seconds:.1f} ث.",
+        f"المقالات: أُضيف {len(report.added)} · حُدّث {len(report.updated)} · حُذف {len(report.removed)}"
+        f" · بلا تغيير {report.unchanged}",
+        f"المجموع الآن: {articles_count(report.documents)} · {report.passages} فقرة"
+        f" · {report.sentences} جملة",
+    ]
+    for label, doc_ids in (("أُضيف", report.added), ("حُدّث", report.updated), ("حُذف", report.removed)):
+        if doc_ids:
+            lines.append(
+                f"{label}: " + "، ".join(f"<code>{escape(doc_id)}</code>" for doc_id in doc_ids[:10])
+            )
+    if report.problems:
+        lines.append(f"⚠️ ملفات لم تُقرأ ({len(report.problems)}):")
+        lines += [f"• {escape(str(problem))}" for problem in report.problems[:LISTED_PROBLEMS]]
+    return _fit_lines(lines)
+
+
+def render_reload_failure(error: Exception) -> str:
+    return (
+        f"❌ فشلت إعادة التحميل: <code>{escape(str(error) or type(error).__name__)}</code>\n"
+        "ما زال الفهرس السابق يعمل، والأسئلة تُجاب منه."
+    )[:MAX_MESSAGE_LENGTH]
+
+
+def render_stats(corpus: CorpusStats, queries: QueryStats) -> str:
+    """/stats: corpus size, question counts, no-answer rate, answer times, feedback, recent misses."""
+    rate = "—" if queries.no_answer_rate is None else f"{queries.no_answer_rate:.0%}"
+    lines = [
+        "📊 <b>إحصاءات إسناد</b>",
+        f"المقالات: {corpus.documents} · الفقرات: {corpus.passages} · الجمل: {corpus.sentences}",
+        f"الأسئلة اليوم: {queries.today} · المجموع: {queries.total}",
+        f"بلا إجابة: {rate}",
+        f"زمن الإجابة: الوسيط {_ms(queries.p50_ms)} · p95 {_ms(queries.p95_ms)}",
+        f"التقييمات: 👍 {queries.thumbs_up} · 👎 {queries.thumbs_down}",
+    ]
+    if queries.recent_unanswered:
+        lines.append("<b>آخر الأسئلة بلا إجابة:</b>")
+        lines += [f"• {_echo(question)}" for question in queries.recent_unanswered]
+    return _fit_lines(lines)
+
+
+def answer_keyboard(
+    query_id: int, first_index: int, shown: int, more_offset: int | None
+) -> InlineKeyboardMarkup:
+    """📄 n for each quote's paragraph; "more results" when there are more; 👍 / 👎 for the question."""
+    paragraphs = [
+        InlineKeyboardButton(f"📄 {index + 1}", callback_data=f"p:{query_id}:{index}")
+        for index in range(first_index, first_index + shown)
+    ]
+    actions = []
+    if more_offset is not None:
+        actions.append(InlineKeyboardButton("المزيد ⬇️", callback_data=f"m:{query_id}:{more_offset}"))
+    actions += [
+        InlineKeyboardButton("👍", callback_data=f"f:{query_id}:+1"),
+        InlineKeyboardButton("👎", callback_data=f"f:{query_id}:-1"),
+    ]
+    return InlineKeyboardMarkup([row for row in (paragraphs, actions) if row])
+
+
+def examples_keyboard(examples: dict[int, str]) -> InlineKeyboardMarkup:
+    """One button per example question; the callback carries the question's number, not its text."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(question, callback_data=f"x:{number}")] for number, question in examples.items()]
+    )
+
+
+def html_to_text(html: str) -> str:
+    """Telegram HTML as plain text: tags dropped (a link keeps its address), entities unescaped."""
+
+    with_addresses = _LINK.sub(r"\2 (\1)", html)
+    return unescape(_TAG.sub("", with_addresses))
+
+
+def _render_quotes(question: str, quotes: tuple[Quote, ...], first_number: int) -> str:
+    sources: dict[tuple[str, int], int] = {}
+    lines = [f"🔎 <b>{_echo(question)}</b>", ""]
+    for number, quote in enumerate(quotes, start=first_number):
+        source = sources.setdefault((quote.doc_id, quote.paragraph), len(sources) + 1)
+        lines.append(f"{number}. «{escape(quote.text, quote=False)}» [{source}]")
+    lines += ["", "<b>المصادر:</b>"]
+    for (doc_id, paragraph), source in sources.items():
+        quote = next(q for q in quotes if (q.doc_id, q.paragraph) == (doc_id, paragraph))
+        title = escape(quote.title, quote=False)
+        if quote.url:
+            title = f'<a href="{escape(quote.url)}">{title}</a>'
+        lines.append(f"[{source}] {title} — الفقرة {paragraph}")
+    return "\n".join(lines)
+
+
+def _fitting_prefix(text: str, budget: int) -> str:
+    """The longest prefix of `text` (marked "…" when cut) whose escaped form fits in `budget` units."""
+    if message_length(escape(text, quote=False)) <= budget:
+        return text
+    low, high = 0, len(text)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if message_length(escape(text[:middle], quote=False)) + 1 <= budget:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + "…"
+
+
+def _echo(question: str) -> str:
+    return escape(_cut(question, ECHOED_QUESTION_LENGTH), quote=False)
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _ms(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f} م.ث"
+
+
+def _fit_lines(lines: list[str]) -> str:
+    """Join lines, dropping whole lines from the end (never cutting one) to stay under the cap."""
+    while len(lines) > 1 and message_length("\n".join(lines)) > MAX_MESSAGE_LENGTH:
+        lines = lines[:-1]
+    return "\n".join(lines)

@@ -1,0 +1,89 @@
+"""What retrieval hands back: quotes with their citations, answers, ingest reports, corpus stats."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Quote:
+    """One answer sentence, verbatim: ``text == source_text[start:end]`` of document ``doc_id``."""
+
+    text: str
+    doc_id: str
+    title: str
+    paragraph: int  # 1-based paragraph number in the article
+    sentence: int  # 1-based sentence number in the article
+    score: float
+    start: int  # character offsets into the article's text
+    end: int
+    url: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "text": self.text,
+            "doc_id": self.doc_id,
+            "title": self.title,
+            "paragraph": self.paragraph,
+            "sentence": self.sentence,
+            "score": round(self.score, 4),
+            "start": self.start,
+            "end": self.end,
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The quotes answering one question, best first; no quotes means "no answer", with a reason."""
+
+    question: str
+    quotes: tuple[Quote, ...]
+    elapsed_ms: float
+    no_answer_reason: str | None = None
+    has_more: bool = False  # more quotes exist past these (for "more results")
+
+    @property
+    def found(self) -> bool:
+        return bool(self.quotes)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A file (or one line of an archive) that could not be ingested, and why."""
+
+    path: str
+    reason: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{where}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """What one ingest of the data folder changed, and the corpus totals after it."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    unchanged: int = 0
+    documents: int = 0
+    passages: int = 0
+    sentences: int = 0
+    seconds: float = 0.0
+    problems: tuple[Problem, ...] = field(default_factory=tuple)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+@dataclass(frozen=True)
+class CorpusStats:
+    """How big the corpus is and which articles it holds (titles of the first few)."""
+
+    documents: int
+    passages: int
+    sentences: int
+    titles: tuple[str, ...]

@@ -1,0 +1,249 @@
+"""Arabic text for matching: normalization, tokens, light stems, name skeletons, question words.
+
+Everything here is for matching only. Displayed text is always a slice of the original article.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from enum import Enum
+from functools import lru_cache
+
+# Bump whenever anything below changes what a text analyzes to: a saved index built by another
+# version is refused and rebuilt.
+ANALYZER_VERSION = "arabic-5"
+
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
+_LETTERS = str.maketrans(
+    {
+        "أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ٲ": "ا", "ٳ": "ا",
+        "ى": "ي", "ی": "ي", "ې": "ي", "ئ": "ي",
+        "ؤ": "و",
+        "ة": "ه", "ۀ": "ه", "ە": "ه",
+        "ک": "ك", "گ": "ك", "پ": "ب", "چ": "ج", "ژ": "ز", "ڤ": "ف",
+        **{chr(0x0660 + d): str(d) for d in range(10)},  # Eastern Arabic digits
+        **{chr(0x06F0 + d): str(d) for d in range(10)},  # Persian digits
+    }
+)
+_ARABIC_LETTER = re.compile("[\u0621-\u064a\u0671-\u06d3]")
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def normalize_arabic(text: str) -> str:
+    """Fold the spelling variants Arabic writers mix freely, so that they match.
+
+    NFKC (presentation forms, ligatures), diacritics and tatweel removed, alef and hamza seats
+    folded (أ إ آ ٱ → ا, ؤ → و, ئ ى → ي), ة → ه, Persian letters and Eastern digits to Arabic and ASCII,
+    Latin lower-cased.
+    """
+    text = unicodedata.normalize("NFKC", text)
+    text = _DIACRITICS.sub("", text)
+    return text.translate(_LETTERS).lower()
+
+
+def contains_arabic(text: str) -> bool:
+    """True when the text has at least one Arabic letter."""
+    return bool(_ARABIC_LETTER.search(text))
+
+
+def tokenize(text: str) -> list[str]:
+    """Normalized word tokens: letters and digits; punctuation and symbols separate them.
+
+    Normalizing first matters: scikit-learn's default pattern drops fully diacritized words,
+    because the marks are not word characters.
+    """
+    return _TOKEN.findall(normalize_arabic(text))
+
+
+def _normalized_set(words: str) -> frozenset[str]:
+    return frozenset(normalize_arabic(w) for w in words.split())
+
+
+# Question words, MSA and colloquial (Egyptian, Levantine, Gulf). They say what is asked, not about what.
+QUESTION_WORDS = _normalized_set(
+    """
+    متى امتى إمتى ايمتى إيمتى امته إمته من مين منو منين ما ماذا مالذي ماهو ماهي شو شنو ايش إيش ايه إيه
+    وش كم كام قديش قداش كيف كيفاش ازاي إزاي شلون أين وين فين هل لماذا لمذا ليش ليه علاش لم أي أية اي
+    اللي الذي التي الذين اللذين اللتين اللواتي
+    """
+)
+
+# Function words: they carry no topic. Kept short on purpose: a content word here costs recall.
+STOPWORDS = QUESTION_WORDS | _normalized_set(
+    """
+    في فى على علي إلى الى الي عن مع من منذ مذ حتى خلال عند لدى لدي بين بعد قبل ضد نحو عبر حول دون
+    و أو او ثم بل لكن لكنه لكنها ولكن غير سوى إلا الا أن إن ان أنه إنه انه أنها إنها انها كان كانت يكون
+    تكون كانوا قد لقد لا لن لم ليس ليست ما هو هي هم هن هما نحن أنا انا أنت انت هذا هذه ذلك تلك هذي هاد
+    هادا هيك هنا هناك هنالك ثمة كل بعض أي أيضا ايضا كما مثل عليه عليها عليهم فيه فيها فيهم منه منها
+    منهم له لها لهم به بها بهم إليه اليه إليها اليها عنه عنها عنهم التي الذي الذين اللي يا جدا فقط
+    حيث إذ اذ إذا اذا لو لولا كي لكي قال قالت وقال وقالت يقول تقول أضاف وأضاف اضاف بحسب وفقا وفق
+    راح رح بدو عم مش مو شي شيء اشي هلق هلأ دلوقتي حاليا
+    """
+)
+
+# A short list of unambiguous prefixes and suffixes (after Larkey's light10 stemmer). Surface forms
+# are always kept as features too, so names survive: Snowball turns بوتين into وتين.
+_PREFIXES = ("وبال", "وكال", "وال", "بال", "كال", "فال", "لل", "ال")
+_SUFFIXES = ("هما", "كما", "تين", "تان", "ات", "ون", "ين", "ان", "ها", "هم", "هن", "كم", "نا", "يه", "ه", "ي")
+
+
+@lru_cache(maxsize=500_000)
+def light_stem(token: str) -> str:
+    """Strip one conjunction, the article and its proclitics, and one suffix, keeping ≥ 3 letters."""
+    word = token
+    if word.startswith(("و", "ف")) and len(word) > 4 and not word.startswith(("ول", "فل")):
+        word = word[1:]
+    for prefix in _PREFIXES:
+        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+            word = word[len(prefix):]
+            break
+    else:
+        if word.startswith(("ب", "ل", "ك")) and len(word) > 4:
+            word = word[1:]
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+@lru_cache(maxsize=500_000)
+def skeleton(token: str) -> str:
+    """The word without its inner long vowels: بينيت and بينت both give بنت, زيلينسكي and زيلنسكي زلنسك.
+
+    Foreign names are spelled with and without matres lectionis; their skeletons agree.
+    """
+    stem = light_stem(token)
+    if len(stem) < 4:
+        return ""
+    inner = re.sub("[اوي]", "", stem[1:-1])
+    return stem[0] + inner + stem[-1]
+
+
+@lru_cache(maxsize=500_000)
+def token_features(token: str) -> tuple[str, ...]:
+    """The index terms of one normalized token: surface form, light stem, name skeleton (prefixed).
+
+    Surface matches count most because each form is a separate term and exact matches hit all three.
+    """
+    if token in STOPWORDS or (len(token) < 2 and not token.isdigit()):
+        return ()
+    features = [token]
+    stem = light_stem(token)
+    if stem != token:
+        features.append("~" + stem)
+    else:
+        features.append("~" + token)
+    skel = skeleton(token)
+    if skel:
+        features.append("#" + skel)
+    return tuple(features)
+
+
+@lru_cache(maxsize=500_000)
+def stem_ngrams(token: str, low: int, high: int) -> tuple[str, ...]:
+    """Character n-grams of the token's light stem, with word boundaries marked: shared by inflections."""
+    word = f"<{light_stem(token)}>"
+    return tuple(word[i : i + n] for n in range(low, high + 1) for i in range(len(word) - n + 1))
+
+
+def analyze(text: str, ngrams: tuple[int, int] | None = None) -> list[str]:
+    """Text to index terms, for scikit-learn's ``analyzer=`` (the same for articles and questions)."""
+    terms: list[str] = []
+    for token in tokenize(text):
+        features = token_features(token)
+        terms.extend(features)
+        if ngrams and features:
+            terms.extend(stem_ngrams(token, *ngrams))
+    return terms
+
+
+def content_tokens(text: str) -> list[str]:
+    """The tokens of a question that say what it is about (question and function words dropped)."""
+    return [t for t in tokenize(text) if token_features(t)]
+
+
+class QuestionType(Enum):
+    WHEN = "when"
+    HOW_MANY = "how_many"
+    WHO = "who"
+    WHERE = "where"
+    WHY = "why"
+    YES_NO = "yes_no"
+    OTHER = "other"
+
+
+_TYPE_CUES: tuple[tuple[QuestionType, frozenset[str]], ...] = (
+    (QuestionType.WHEN, _normalized_set("متى امتى إمتى ايمتى إيمتى امته إمته تاريخ")),
+    (QuestionType.HOW_MANY, _normalized_set("كم كام قديش قداش عدد")),
+    (QuestionType.WHY, _normalized_set("لماذا لمذا ليش ليه علاش لم")),
+    (QuestionType.WHERE, _normalized_set("أين وين فين منين")),
+    (QuestionType.WHO, _normalized_set("مين منو")),
+    (QuestionType.YES_NO, _normalized_set("هل")),
+)
+_WHEN_NOUNS = _normalized_set("يوم سنة سنه عام شهر وقت تاريخ ساعة")
+_WHERE_NOUNS = _normalized_set("مكان مدينة منطقة دولة بلد موقع")
+
+
+def question_type(question: str) -> QuestionType:
+    """What kind of answer the question wants, from its question words (MSA and colloquial)."""
+    tokens = tokenize(question)
+    for i, token in enumerate(tokens):
+        for qtype, cues in _TYPE_CUES:
+            if token in cues:
+                return qtype
+        # "في أي يوم/سنة" asks when; "في أي منطقة" asks where; "من" opening a question asks who.
+        if token in ("اي", "ايه") and i + 1 < len(tokens):
+            following = tokens[i + 1]
+            if following in _WHEN_NOUNS:
+                return QuestionType.WHEN
+            if following in _WHERE_NOUNS:
+                return QuestionType.WHERE
+    if tokens and tokens[0] == "من":
+        return QuestionType.WHO
+    return QuestionType.OTHER
+
+
+_MONTHS_AND_DAYS = _normalized_set(
+    """
+    يناير فبراير مارس أبريل ابريل مايو يونيو يوليو أغسطس اغسطس سبتمبر أكتوبر اكتوبر نوفمبر ديسمبر
+    كانون شباط آذار نيسان أيار حزيران تموز آب أيلول تشرين جانفي فيفري
+    السبت الأحد الاثنين الإثنين الثلاثاء الأربعاء الخميس الجمعة
+    صباح مساء ظهر ليلة الليلة اليوم أمس الأمس غدا الماضي المقبل القادم أواخر أوائل منتصف مطلع نهاية بداية
+    عام العام سنة السنة شهر الشهر أسبوع الأسبوع يوم عقد العقد العقدين قرن منذ
+    """
+)
+_NUMBER_WORDS = _normalized_set(
+    """
+    واحد اثنان اثنين ثلاث ثلاثة أربع أربعة خمس خمسة ست ستة سبع سبعة ثماني ثمانية تسع تسعة عشر عشرة
+    عشرين ثلاثين أربعين خمسين ستين سبعين ثمانين تسعين مئة مائة مئات ألف آلاف مليون ملايين مليار
+    عشرات حوالي نحو أكثر أقل الأول الأولى الثاني الثانية الثالث الثالثة مرة مرات
+    """
+)
+_CAUSE_WORDS = _normalized_set("بسبب لأن لان لانه لأنه نظرا بهدف لكي كي أجل لأجل يرجع نتيجة سعيا خشية بغية حتى إثر اثر")
+_DIGIT = re.compile(r"\d")
+
+
+CUE_TIME, CUE_NUMBER, CUE_CAUSE = 1, 2, 4
+HEADING = 8  # not a cue: set by the index on titles and sub-headings
+_CUE_OF_TYPE = {QuestionType.WHEN: CUE_TIME, QuestionType.HOW_MANY: CUE_NUMBER, QuestionType.WHY: CUE_CAUSE}
+
+
+def sentence_cues(sentence: str) -> int:
+    """Bit flags for what a sentence holds: a time (CUE_TIME), a number (CUE_NUMBER), a cause (CUE_CAUSE)."""
+    flags = 0
+    for token in tokenize(sentence):
+        if _DIGIT.search(token):
+            flags |= CUE_TIME | CUE_NUMBER
+        if token in _MONTHS_AND_DAYS:
+            flags |= CUE_TIME
+        if token in _NUMBER_WORDS:
+            flags |= CUE_NUMBER
+        if token in _CAUSE_WORDS:
+            flags |= CUE_CAUSE
+    return flags
+
+
+def wanted_cue(kind: QuestionType) -> int:
+    """The cue flag a question of this kind looks for in an answer (0: none)."""
+    return _CUE_OF_TYPE.get(kind, 0)

@@ -1,0 +1,169 @@
+"""The one retrieval API: open a corpus, bring it up to date with a folder, ask it questions.
+
+    retriever = Retriever.open(Path("isnad.db"))
+    retriever.sync(Path("data"))                     # incremental ingest, then a new index swapped in
+    answer = retriever.ask("متى زار بينيت موسكو؟")   # Answer with verbatim, cited quotes (or none, with a reason)
+
+Thread-safe: questions are answered from whichever index is current while a sync builds the next
+one; the swap is a single reference assignment.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
+from retrieval.errors import IndexMismatch
+from retrieval.index import CorpusTables, IndexParams, TfidfIndex
+from retrieval.ranking import RankingParams, rank_sentences
+from retrieval.store import Store
+
+log = logging.getLogger(__name__)
+MAX_QUESTION_CHARS = 2000
+Progress = Callable[[str], None]
+
+
+def index_folder(db_path: Path) -> Path:
+    """Where the index of a database lives: beside it."""
+    return db_path.with_name(db_path.name + ".index")
+
+
+class Retriever:
+    """A corpus in SQLite with its TF-IDF index; answers questions with cited sentences."""
+
+    def __init__(self, db_path: Path, index: TfidfIndex, ranking: RankingParams) -> None:
+        self.db_path = Path(db_path)
+        self.ranking = ranking
+        self._index = index
+        self._sync_lock = threading.Lock()
+        self._local = threading.local()
+
+    @classmethod
+    def open(
+        cls,
+        db_path: Path,
+        index_params: IndexParams | None = None,
+        ranking: RankingParams | None = None,
+        progress: Progress | None = None,
+    ) -> Retriever:
+        """Open (or create) the store and load its saved index, rebuilding it if stale or built otherwise."""
+        db_path = Path(db_path)
+        store = Store(db_path)
+        try:
+            index = load_or_build(store, index_params or IndexParams(), progress)
+        finally:
+            store.close()
+        return cls(db_path, index, ranking or RankingParams())
+
+    @property
+    def index(self) -> TfidfIndex:
+        return self._index
+
+    def _store(self) -> Store:
+        store = getattr(self._local, "store", None)
+        if store is None:
+            store = self._local.store = Store(self.db_path)
+        return store
+
+    def sync(self, data_dir: Path, progress: Progress | None = None) -> IngestReport:
+        """Ingest the folder incrementally; when anything changed, build the new index and swap it in."""
+        with self._sync_lock:
+            started = time.perf_counter()
+            store = Store(self.db_path)
+            try:
+                report = store.ingest(Path(data_dir))
+                if store.corpus_version != self._index.corpus_version_:
+                    self._index = load_or_build(store, self._index.params, progress)
+            finally:
+                store.close()
+            return replace(report, seconds=time.perf_counter() - started)
+
+    def ask(self, question: str, top_k: int = 3, offset: int = 0) -> Answer:
+        """The best ``top_k`` sentences after the first ``offset``, verbatim and cited, or none with a reason."""
+        started = time.perf_counter()
+        index = self._index  # one snapshot for the whole question, whatever a concurrent sync swaps in
+        text = question.strip()[:MAX_QUESTION_CHARS]
+        if not text:
+            return Answer(question, (), _ms(started), "the question is empty")
+        if index.n_sentences == 0:
+            return Answer(question, (), _ms(started), "the corpus is empty")
+        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking)
+        ids = ranked.sentence_ids[offset : offset + top_k]
+        quotes = tuple(_quote(index, sid, score) for sid, score in zip(ids, ranked.scores[offset:], strict=False))
+        reason = ranked.no_answer_reason
+        if not quotes and reason is None:
+            reason = "no further sentences answer this question"
+        return Answer(
+            question, quotes, _ms(started), reason, has_more=len(ranked.sentence_ids) > offset + top_k
+        )
+
+    def paragraph(self, doc_id: str, paragraph: int) -> str:
+        """The whole paragraph a quote comes from; KeyError if the article or paragraph is gone."""
+        return self._store().paragraph(doc_id, paragraph)
+
+    def stats(self, titles: int = 10) -> CorpusStats:
+        index = self._index
+        return CorpusStats(len(index.doc_ids_), index.n_passages, index.n_sentences, tuple(index.titles_[:titles]))
+
+
+def load_or_build(store: Store, params: IndexParams, progress: Progress | None = None) -> TfidfIndex:
+    """The saved index of this corpus version, or a new one built from the store and saved."""
+    folder = index_folder(store.path)
+    version = store.corpus_version
+    try:
+        return TfidfIndex.load(folder, params, version)
+    except IndexMismatch as why:
+        log.info("building the index (%s)", why)
+    index = TfidfIndex(params).fit(corpus_tables(store), version, progress)
+    index.save(folder)
+    return TfidfIndex.load(folder, params, version)
+
+
+def corpus_tables(store: Store) -> CorpusTables:
+    """Read the whole corpus out of the store as the index's parallel arrays."""
+    doc_ids, titles, urls, texts = [], [], [], []
+    sent_cols: list[list[int]] = [[], [], [], [], []]
+    pass_first, pass_last = [], []
+    for doc_index, (_, doc_id, title, url, text, sentences, passages) in enumerate(store.iter_corpus()):
+        base = len(texts)
+        doc_ids.append(doc_id)
+        titles.append(title)
+        urls.append(url)
+        for s in sentences:
+            texts.append(text[s.start : s.end])
+            for column, value in zip(sent_cols, (doc_index, s.paragraph, s.number, s.start, s.end), strict=True):
+                column.append(value)
+        for first, last in passages:
+            pass_first.append(base + first - 1)
+            pass_last.append(base + last - 1)
+    arrays = [np.asarray(column, dtype=np.int32) for column in sent_cols]
+    return CorpusTables(
+        doc_ids, titles, urls, texts, *arrays,
+        pass_first=np.asarray(pass_first, dtype=np.int32), pass_last=np.asarray(pass_last, dtype=np.int32),
+    )
+
+
+def _quote(index: TfidfIndex, sid: int, score: float) -> Quote:
+    doc = int(index.sent_doc_[sid])
+    return Quote(
+        text=index.sentence_text(sid),
+        doc_id=index.doc_ids_[doc],
+        title=index.titles_[doc],
+        paragraph=int(index.sent_paragraph_[sid]),
+        sentence=int(index.sent_number_[sid]),
+        score=score,
+        start=int(index.sent_start_[sid]),
+        end=int(index.sent_end_[sid]),
+        url=index.urls_[doc],
+    )
+
+
+def _ms(started: float) -> float:
+    return (time.perf_counter() - started) * 1000

@@ -1,0 +1,13 @@
+"""The exceptions retrieval raises; callers at the edge (CLI, bot) turn them into clear messages."""
+
+
+class RetrievalError(RuntimeError):
+    """Base of everything retrieval raises on purpose."""
+
+
+class StoreError(RetrievalError):
+    """The database cannot be opened, is from a newer isnad, or the data folder is missing."""
+
+
+class IndexMismatch(RetrievalError):
+    """A saved index was built with other parameters, analyzer or corpus: rebuild, never reuse."""

@@ -1,0 +1,262 @@
+"""The query log: every question asked, what was quoted back, how fast, and the asker's 👍/👎.
+
+It lives in the same SQLite file as the corpus, in its own tables (`queries`, `query_log_meta`), and is
+versioned by a `schema_version` row in `query_log_meta`: the corpus store owns `PRAGMA user_version`.
+A question is written before it is answered and completed afterwards, so a crash mid-answer loses nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from retrieval.answers import Answer, Quote
+from retrieval.errors import StoreError
+
+SCHEMA_VERSION = 1
+# A reload can hold the write lock while it ingests; wait for it rather than drop a question.
+BUSY_TIMEOUT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class LoggedQuote:
+    """A sentence quoted in an answer, and where it came from: enough to find its paragraph again."""
+
+    text: str
+    doc_id: str
+    title: str
+    paragraph: int
+    sentence: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class LoggedQuery:
+    """One logged question; `found` is None while it is still being answered (or its answer failed)."""
+
+    id: int
+    asked_at: datetime
+    chat_id: int | None
+    user_id: int | None
+    question: str
+    quotes: tuple[LoggedQuote, ...]
+    found: bool | None
+    no_answer_reason: str | None
+    latency_ms: float | None
+    feedback: int | None
+
+
+@dataclass(frozen=True)
+class QueryStats:
+    """What /stats shows about the questions asked."""
+
+    today: int
+    total: int
+    no_answer_rate: float | None  # among answered questions; None before the first one
+    p50_ms: float | None
+    p95_ms: float | None
+    thumbs_up: int
+    thumbs_down: int
+    recent_unanswered: tuple[str, ...]
+
+
+def _create_v1(db: sqlite_utils.Database) -> None:
+    db["queries"].create(
+        {
+            "id": int,
+            "asked_at": str,
+            "chat_id": int,
+            "user_id": int,
+            "question": str,
+            "quotes": str,
+            "found": int,
+            "no_answer_reason": str,
+            "latency_ms": float,
+            "feedback": int,
+        },
+        pk="id",
+        not_null={"asked_at", "question", "quotes"},
+        defaults={"quotes": "[]"},
+    )
+    db["queries"].create_index(["asked_at"])
+
+
+# Migration n brings the schema from version n to n + 1; append, never edit.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_create_v1,)
+
+
+class QueryLog:
+    """Thread-safe log of questions on one SQLite file (one connection, one lock, WAL)."""
+
+    def __init__(self, db_path: Path) -> None:
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(str(db_path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
+        self._db = sqlite_utils.Database(connection)
+        self._lock = threading.Lock()
+        with self._lock:
+            self._db.enable_wal()
+            self._migrate()
+
+    def _migrate(self) -> None:
+        meta = self._db["query_log_meta"]
+        if not meta.exists():
+            meta.create({"key": str, "value": str}, pk="key")
+        row = self._db.execute("SELECT value FROM query_log_meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row else 0
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"The query log in this database has schema version {version}; this isnad knows only "
+                f"up to {SCHEMA_VERSION}. Upgrade isnad or use another ISNAD_DB."
+            )
+        for target in range(version, SCHEMA_VERSION):
+            with self._db.atomic():
+                MIGRATIONS[target](self._db)
+                meta.upsert({"key": "schema_version", "value": str(target + 1)}, pk="key")
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def record(
+        self,
+        chat_id: int | None,
+        user_id: int | None,
+        question: str,
+        answer: Answer | None = None,
+        now: datetime | None = None,
+    ) -> int:
+        """Log a question (with its answer, or pending until `complete`); returns its id."""
+        row = {
+            "asked_at": (now or datetime.now(UTC)).isoformat(timespec="milliseconds"),
+            "chat_id": chat_id,
+            "user_id": user_id,
+            "question": question,
+            "quotes": "[]",
+        }
+        if answer is not None:
+            row |= _answer_columns(answer)
+        with self._lock:
+            return self._db["queries"].insert(row).last_pk
+
+    def complete(self, query_id: int, answer: Answer) -> None:
+        """Store the answer to a question recorded as pending."""
+        with self._lock:
+            self._db["queries"].update(query_id, _answer_columns(answer))
+
+    def add_quotes(self, query_id: int, offset: int, quotes: Iterable[Quote]) -> None:
+        """Remember quotes shown later ("more results") at positions offset, offset + 1, …"""
+        with self._lock, self._db.atomic():
+            row = self._db.execute("SELECT quotes FROM queries WHERE id = ?", [query_id]).fetchone()
+            if row is None:
+                return
+            stored = json.loads(row[0])
+            for position, quote in enumerate(quotes, start=offset):
+                entry = _quote_json(quote)
+                if position < len(stored):
+                    stored[position] = entry
+                else:
+                    stored.append(entry)
+            self._db["queries"].update(query_id, {"quotes": json.dumps(stored, ensure_ascii=False)})
+
+    def get(self, query_id: int) -> LoggedQuery | None:
+        with self._lock:
+            rows = list(self._db.query("SELECT * FROM queries WHERE id = ?", [query_id]))
+        return _logged_query(rows[0]) if rows else None
+
+    def set_feedback(self, query_id: int, value: int) -> None:
+        """Store 👍 (+1) or 👎 (-1) for a question; a second press replaces the first."""
+        if value not in (1, -1):
+            raise ValueError(f"feedback must be +1 or -1, got {value}")
+        with self._lock:
+            self._db.execute("UPDATE queries SET feedback = ? WHERE id = ?", [value, query_id])
+
+    def summary(self, now: datetime | None = None, recent: int = 5) -> QueryStats:
+        """Counts, no-answer rate, latency percentiles and feedback over the whole log."""
+        today = (now or datetime.now(UTC)).astimezone(UTC).date().isoformat()
+        with self._lock:
+            counts = self._db.execute(
+                """
+                SELECT count(*),
+                       count(CASE WHEN asked_at >= ? THEN 1 END),
+                       count(found),
+                       count(CASE WHEN found = 0 THEN 1 END),
+                       count(CASE WHEN feedback > 0 THEN 1 END),
+                       count(CASE WHEN feedback < 0 THEN 1 END)
+                FROM queries
+                """,
+                [today],
+            ).fetchone()
+            total, asked_today, answered, unanswered, thumbs_up, thumbs_down = counts
+            p50 = self._latency_percentile(0.50)
+            p95 = self._latency_percentile(0.95)
+            latest = self._db.execute(
+                "SELECT question FROM queries WHERE found = 0 ORDER BY id DESC LIMIT ?", [recent]
+            ).fetchall()
+        return QueryStats(
+            today=asked_today,
+            total=total,
+            no_answer_rate=unanswered / answered if answered else None,
+            p50_ms=p50,
+            p95_ms=p95,
+            thumbs_up=thumbs_up,
+            thumbs_down=thumbs_down,
+            recent_unanswered=tuple(question for (question,) in latest),
+        )
+
+    def _latency_percentile(self, fraction: float) -> float | None:
+        """Nearest-rank percentile of latency_ms, computed in SQL (no list of every latency in memory)."""
+        (count,) = self._db.execute("SELECT count(latency_ms) FROM queries").fetchone()
+        if not count:
+            return None
+        rank = min(count - 1, max(0, math.ceil(fraction * count) - 1))
+        row = self._db.execute(
+            "SELECT latency_ms FROM queries WHERE latency_ms IS NOT NULL "
+            "ORDER BY latency_ms LIMIT 1 OFFSET ?",
+            [rank],
+        ).fetchone()
+        return row[0]
+
+
+def _quote_json(quote: Quote) -> dict:
+    return {
+        "text": quote.text,
+        "doc_id": quote.doc_id,
+        "title": quote.title,
+        "paragraph": quote.paragraph,
+        "sentence": quote.sentence,
+        "start": quote.start,
+        "end": quote.end,
+    }
+
+
+def _answer_columns(answer: Answer) -> dict:
+    return {
+        "quotes": json.dumps([_quote_json(quote) for quote in answer.quotes], ensure_ascii=False),
+        "found": int(answer.found),
+        "no_answer_reason": answer.no_answer_reason,
+        "latency_ms": round(answer.elapsed_ms, 3),
+    }
+
+
+def _logged_query(row: dict) -> LoggedQuery:
+    return LoggedQuery(
+        id=row["id"],
+        asked_at=datetime.fromisoformat(row["asked_at"]),
+        chat_id=row["chat_id"],
+        user_id=row["user_id"],
+        question=row["question"],
+        quotes=tuple(LoggedQuote(**quote) for quote in json.loads(row["quotes"])),
+        found=None if row["found"] is None else bool(row["found"]),
+        no_answer_reason=row["no_answer_reason"],
+        latency_ms=row["latency_ms"],
+        feedback=row["feedback"],
+    )

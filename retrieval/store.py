@@ -1,0 +1,279 @@
+"""The SQLite store (through sqlite-utils): documents, paragraphs, passages, sentences, and the files they came from.
+
+Ingestion is incremental: a file whose size and mtime are unchanged is not even read; a file whose
+content hash is unchanged is not rewritten; a changed file replaces its articles' rows; a deleted
+file's articles disappear. All writes of one ingest are one transaction, so a crash leaves the
+previous consistent state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlite_utils
+
+from retrieval.answers import IngestReport, Problem
+from retrieval.articles import (
+    Article,
+    ArticleError,
+    file_key,
+    find_article_files,
+    iter_jsonl_articles,
+    parse_txt_article,
+    read_text_file,
+)
+from retrieval.chunking import chunk_article
+from retrieval.errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["files"].create({"path": str, "size": int, "mtime_ns": int, "sha256": str}, pk="path")
+    db["documents"].create(
+        {
+            "id": int, "doc_id": str, "file": str, "line": int, "title": str, "url": str,
+            "source": str, "published": str, "text": str, "sha256": str,
+        },
+        pk="id",
+    )
+    db["documents"].create_index(["doc_id"], unique=True)
+    db["documents"].create_index(["file"])
+    db["paragraphs"].create({"document": int, "number": int, "start": int, "end": int}, pk=("document", "number"))
+    db["sentences"].create(
+        {"id": int, "document": int, "number": int, "paragraph": int, "start": int, "end": int}, pk="id"
+    )
+    db["sentences"].create_index(["document", "number"], unique=True)
+    db["passages"].create(
+        {
+            "id": int, "document": int, "number": int, "first_sentence": int, "last_sentence": int,
+            "start": int, "end": int,
+        },
+        pk="id",
+    )
+    db["passages"].create_index(["document"])
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+# Schema migrations, in order; PRAGMA user_version counts how many have run.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    document: int  # documents.id
+    number: int
+    paragraph: int
+    start: int
+    end: int
+
+
+class Store:
+    """One SQLite file holding the corpus. Open one per thread (SQLite connections are per thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot open the database {self.path}: {error}") from error
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} has schema version {version}, newer than this isnad ({len(MIGRATIONS)})")
+        for number in range(version, len(MIGRATIONS)):
+            with self.db.conn:
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def corpus_version(self) -> str:
+        """Changes whenever the corpus does: a saved index built for another version is stale."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
+        return row[0] if row else "empty"
+
+    def counts(self) -> tuple[int, int, int]:
+        """(documents, passages, sentences)."""
+        return tuple(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("documents", "passages", "sentences"))
+
+    def titles(self, limit: int) -> list[str]:
+        return [row[0] for row in self.db.execute("SELECT title FROM documents ORDER BY doc_id LIMIT ?", [limit])]
+
+    def paragraph(self, doc_id: str, number: int) -> str:
+        """The text of one paragraph of an article; KeyError if there is no such paragraph."""
+        row = self.db.execute(
+            "SELECT substr(d.text, p.start + 1, p.end - p.start) FROM paragraphs p JOIN documents d ON d.id = p.document "
+            "WHERE d.doc_id = ? AND p.number = ?",
+            [doc_id, number],
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"{doc_id} has no paragraph {number}")
+        return row[0]
+
+    def iter_corpus(self) -> Iterator[tuple[int, str, str, str | None, str, list[SentenceRow], list[tuple[int, int]]]]:
+        """Each document with its sentences and passages (as 1-based sentence ranges), in id order."""
+        sentences: dict[int, list[SentenceRow]] = {}
+        for row in self.db.execute("SELECT document, number, paragraph, start, end FROM sentences ORDER BY document, number"):
+            sentences.setdefault(row[0], []).append(SentenceRow(*row))
+        passages: dict[int, list[tuple[int, int]]] = {}
+        for row in self.db.execute("SELECT document, first_sentence, last_sentence FROM passages ORDER BY document, number"):
+            passages.setdefault(row[0], []).append((row[1], row[2]))
+        for doc, doc_id, title, url, text in self.db.execute("SELECT id, doc_id, title, url, text FROM documents ORDER BY id"):
+            yield doc, doc_id, title, url, text, sentences.get(doc, []), passages.get(doc, [])
+
+    def ingest(self, data_dir: Path, progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Bring the store up to date with the folder; see the module docstring."""
+        started = time.perf_counter()
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise StoreError(f"the data folder {data_dir} does not exist")
+        problems: list[Problem] = []
+        added: list[str] = []
+        updated: list[str] = []
+        removed: list[str] = []
+        unchanged = 0
+        known = {row["path"]: row for row in self.db["files"].rows}
+        files = find_article_files(data_dir)
+        seen_paths = set()
+        with self.db.conn:
+            for count, path in enumerate(files, start=1):
+                if progress:
+                    progress(count, len(files))
+                key = path.relative_to(data_dir).as_posix()
+                seen_paths.add(key)
+                stat = path.stat()
+                previous = known.get(key)
+                if previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns:
+                    unchanged += self._count_file_documents(key)
+                    continue
+                try:
+                    raw = read_text_file(path)
+                except (ArticleError, OSError) as error:
+                    problems.append(Problem(key, str(error)))
+                    continue
+                digest = _sha256(raw)
+                if not (previous and previous["sha256"] == digest):
+                    articles, file_problems = _parse_file(data_dir, path, raw)
+                    problems.extend(file_problems)
+                    if articles or not file_problems:
+                        diff = self._replace_file_documents(key, articles, problems)
+                        added += diff[0]
+                        updated += diff[1]
+                        removed += diff[2]
+                        unchanged += diff[3]
+                    else:
+                        continue  # nothing readable: keep what the file gave before
+                else:
+                    unchanged += self._count_file_documents(key)
+                self.db["files"].upsert(
+                    {"path": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}, pk="path"
+                )
+            for key in set(known) - seen_paths:
+                removed += self._delete_documents(
+                    [row[0] for row in self.db.execute("SELECT doc_id FROM documents WHERE file = ?", [key])]
+                )
+                self.db.execute("DELETE FROM files WHERE path = ?", [key])
+            if added or updated or removed:
+                self.db["meta"].upsert({"key": "corpus_version", "value": uuid.uuid4().hex}, pk="key")
+        documents, passages, sentences = self.counts()
+        return IngestReport(
+            added=tuple(added),
+            updated=tuple(updated),
+            removed=tuple(removed),
+            unchanged=unchanged,
+            documents=documents,
+            passages=passages,
+            sentences=sentences,
+            seconds=time.perf_counter() - started,
+            problems=tuple(problems),
+        )
+
+    def _count_file_documents(self, key: str) -> int:
+        return self.db.execute("SELECT count(*) FROM documents WHERE file = ?", [key]).fetchone()[0]
+
+    def _replace_file_documents(
+        self, key: str, articles: list[Article], problems: list[Problem]
+    ) -> tuple[list[str], list[str], list[str], int]:
+        """Make the file's documents exactly ``articles``; returns (added, updated, removed, unchanged)."""
+        before = dict(self.db.execute("SELECT doc_id, sha256 FROM documents WHERE file = ?", [key]).fetchall())
+        added, updated, fresh = [], [], []
+        unchanged = 0
+        for article in articles:
+            sha = article.sha256
+            if before.get(article.doc_id) == sha:
+                unchanged += 1
+                continue
+            owner = self.db.execute("SELECT file FROM documents WHERE doc_id = ?", [article.doc_id]).fetchone()
+            if owner and owner[0] != key:
+                problems.append(Problem(key, f"article id {article.doc_id} is already taken by {owner[0]}", article.line))
+                continue
+            (updated if article.doc_id in before else added).append(article.doc_id)
+            fresh.append(article)
+        self._delete_documents(updated)
+        self._insert_documents(key, fresh)
+        gone = set(before) - {a.doc_id for a in articles}
+        return added, updated, self._delete_documents(sorted(gone)), unchanged
+
+    def _insert_documents(self, key: str, articles: Iterable[Article]) -> None:
+        for article in articles:
+            doc = self.db.execute(
+                "INSERT INTO documents (doc_id, file, line, title, url, source, published, text, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [article.doc_id, key, article.line, article.title, article.url, article.source,
+                 article.published, article.text, article.sha256],
+            ).lastrowid
+            chunks = chunk_article(article.text)
+            self.db.conn.executemany(
+                "INSERT INTO paragraphs (document, number, start, end) VALUES (?, ?, ?, ?)",
+                [(doc, n, p.start, p.end) for n, p in enumerate(chunks.paragraphs, start=1)],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO sentences (document, number, paragraph, start, end) VALUES (?, ?, ?, ?, ?)",
+                [(doc, s.number, s.paragraph, s.start, s.end) for s in chunks.sentences],
+            )
+            self.db.conn.executemany(
+                "INSERT INTO passages (document, number, first_sentence, last_sentence, start, end) VALUES (?, ?, ?, ?, ?, ?)",
+                [(doc, p.number, p.first_sentence, p.last_sentence, p.start, p.end) for p in chunks.passages],
+            )
+
+    def _delete_documents(self, doc_ids: list[str]) -> list[str]:
+        for doc_id in doc_ids:
+            row = self.db.execute("SELECT id FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+            if row is None:
+                continue
+            for table in ("paragraphs", "sentences", "passages"):
+                self.db.execute(f"DELETE FROM {table} WHERE document = ?", [row[0]])
+            self.db.execute("DELETE FROM documents WHERE id = ?", [row[0]])
+        return list(doc_ids)
+
+
+def _parse_file(data_dir: Path, path: Path, raw: str) -> tuple[list[Article], list[Problem]]:
+    stem = file_key(data_dir, path)
+    if path.suffix.lower() == ".jsonl":
+        articles, problems = [], []
+        for item in iter_jsonl_articles(stem, raw):
+            (articles if isinstance(item, Article) else problems).append(item)
+        return articles, problems
+    try:
+        return [parse_txt_article(stem, raw)], []
+    except ArticleError as error:
+        return [], [Problem(path.relative_to(data_dir).as_posix(), str(error))]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,70 @@
+"""Settings from the environment: the bot token, ADMIN_IDS, defaults."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import DEFAULT_API_URL, ConfigError, Settings, parse_admin_ids
+
+TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
+
+
+def settings(**environ: str) -> Settings:
+    return Settings.from_env(environ)
+
+
+@pytest.mark.parametrize("environ", [{}, {"TELEGRAM_BOT_TOKEN": ""}, {"TELEGRAM_BOT_TOKEN": "   "}])
+def test_missing_token_says_where_one_comes_from(environ: dict[str, str]) -> None:
+    with pytest.raises(ConfigError, match="BotFather") as error:
+        settings(**environ).require_token()
+    assert "isnad demo" in str(error.value)
+
+
+@pytest.mark.parametrize("token", ["abc", "123456:short", "token:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0", "123456789"])
+def test_malformed_token(token: str) -> None:
+    with pytest.raises(ConfigError, match="does not look like a bot token") as error:
+        settings(TELEGRAM_BOT_TOKEN=token).require_token()
+    assert token not in str(error.value)  # the message never echoes a secret
+
+
+def test_good_token() -> None:
+    assert settings(TELEGRAM_BOT_TOKEN=f" {TOKEN} ").require_token() == TOKEN
+
+
+@pytest.mark.parametrize(
+    ("text", "ids"),
+    [
+        ("", frozenset()),
+        ("42", frozenset({42})),
+        ("1, 2,3 ,", frozenset({1, 2, 3})),
+        ("7;8", frozenset({7, 8})),
+        ("-100123", frozenset({-100123})),
+    ],
+)
+def test_admin_ids(text: str, ids: frozenset[int]) -> None:
+    assert parse_admin_ids(text) == ids
+    assert settings(ADMIN_IDS=text).admin_ids == ids
+
+
+@pytest.mark.parametrize("text", ["alice", "1,bob", "1.5"])
+def test_bad_admin_ids(text: str) -> None:
+    with pytest.raises(ConfigError, match="ADMIN_IDS"):
+        parse_admin_ids(text)
+
+
+def test_defaults_and_overrides(tmp_path: Path) -> None:
+    default = settings()
+    assert default.telegram_api_url == DEFAULT_API_URL
+    assert default.admin_ids == frozenset()
+    assert default.telegram_token is None
+    custom = settings(
+        ISNAD_DATA=str(tmp_path),
+        ISNAD_DB=str(tmp_path / "x.db"),
+        TELEGRAM_API_URL="http://127.0.0.1:8081/bot",
+        ISNAD_LOG_LEVEL="debug",
+    )
+    assert (custom.data_dir, custom.db_path) == (tmp_path, tmp_path / "x.db")
+    assert custom.telegram_api_url == "http://127.0.0.1:8081/bot"
+    assert custom.log_level == "DEBUG"

@@ -1,0 +1,177 @@
+"""Rendering answers as Telegram HTML: escaping, citations, the 4096 cap, the no-answer text."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.fake_telegram.html import parse_telegram_html
+from bot.rendering import (
+    MAX_MESSAGE_LENGTH,
+    answer_keyboard,
+    articles_count,
+    examples_keyboard,
+    html_to_text,
+    message_length,
+    question_problem,
+    render_answer,
+    render_no_answer,
+    render_paragraph,
+    render_reload_report,
+    render_stats,
+)
+from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
+from retrieval.query_log import QueryStats
+
+
+def quote(text: str, doc_id: str = "doc", title: str = "عنوان", paragraph: int = 1, url: str | None = None) -> Quote:
+    return Quote(text, doc_id, title, paragraph, 1, 0.5, 0, len(text), url)
+
+
+def answer(*quotes: Quote, question: str = "متى زار بينيت موسكو؟", has_more: bool = False) -> Answer:
+    return Answer(question, quotes, 3.0, None if quotes else "below threshold", has_more)
+
+
+def test_quotes_are_numbered_with_citations_and_sources() -> None:
+    rendered = render_answer(
+        answer(
+            quote("زار بينيت موسكو في مارس.", "a", "زيارة بينيت", 2),
+            quote("التقى الرئيسان في الكرملين.", "a", "زيارة بينيت", 2),
+            quote("اتصل بوتين بنتنياهو.", "b", "مكالمة", 5),
+        )
+    )
+    text = parse_telegram_html(rendered.html)
+    assert rendered.shown == 3
+    assert "1. «زار بينيت موسكو في مارس.» [1]" in text
+    assert "2. «التقى الرئيسان في الكرملين.» [1]" in text
+    assert "3. «اتصل بوتين بنتنياهو.» [2]" in text
+    assert "[1] زيارة بينيت — الفقرة 2" in text
+    assert "[2] مكالمة — الفقرة 5" in text
+
+
+def test_more_results_continue_the_numbering() -> None:
+    text = parse_telegram_html(render_answer(answer(quote("جملة.")), first_number=4).html)
+    assert "4. «جملة.» [1]" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "article"),
+    [
+        ("ما معنى <b> & </b> في السؤال؟", "نص <i>المقال</i> & «رموز» \"مقتبسة\""),
+        ("<script>alert('x')</script> ؟", "a < b > c && d"),
+        ("&amp; &lt; ؟", "&#1; &unknown;"),
+    ],
+)
+def test_everything_from_users_and_articles_is_escaped(question: str, article: str) -> None:
+    rendered = render_answer(answer(quote(article, title=f"عنوان {article}", url="https://x.test/?a=1&b=\"2\""), question=question))
+    text = parse_telegram_html(rendered.html)  # raises if Telegram would reject the HTML
+    assert question in text
+    assert f"«{article}»" in text
+    assert f"عنوان {article}" in text
+
+
+def test_no_answer_says_so_and_suggests_rephrasing() -> None:
+    rendered = render_answer(answer(question="ما الهدية <b>؟"))
+    text = parse_telegram_html(rendered.html)
+    assert rendered.shown == 0
+    assert "لم أجد في المقالات ما يجيب عن سؤالك" in text
+    assert "«ما الهدية <b>؟»" in text
+    assert "جرّب" in text
+    assert text == parse_telegram_html(render_no_answer("ما الهدية <b>؟"))
+
+
+def test_trailing_quotes_are_dropped_to_stay_under_the_cap() -> None:
+    long = "كلمة & " * 300  # ~2100 characters, escaped longer
+    rendered = render_answer(answer(quote(long, "a"), quote(long, "b"), quote(long, "c"), has_more=False))
+    assert rendered.shown == 1
+    assert message_length(rendered.html) <= MAX_MESSAGE_LENGTH
+    parse_telegram_html(rendered.html)
+
+
+@pytest.mark.parametrize("filler", ["&", "<", "ب", "😀", "a&b "])
+def test_one_overlong_quote_is_cut_without_breaking_an_entity(filler: str) -> None:
+    rendered = render_answer(answer(quote(filler * 5000)))
+    assert rendered.shown == 1
+    assert message_length(rendered.html) <= MAX_MESSAGE_LENGTH
+    text = parse_telegram_html(rendered.html)
+    assert "…»" in text
+
+
+def test_paragraph_bolds_the_quote_and_respects_the_cap() -> None:
+    html = render_paragraph("عنوان <x>", 3, "قبل. الجملة & المقتبسة. بعد.", "الجملة & المقتبسة.")
+    assert "<b>الجملة &amp; المقتبسة.</b>" in html
+    assert parse_telegram_html(html).startswith("📄 عنوان <x> — الفقرة 3")
+    long = render_paragraph("عنوان", 1, "نص & " * 3000, "غير موجود")
+    assert message_length(long) <= MAX_MESSAGE_LENGTH
+    parse_telegram_html(long)
+
+
+@pytest.mark.parametrize(
+    ("text", "accepted"),
+    [
+        ("متى زار بينيت موسكو؟", True),
+        ("when did Bennett visit Moscow?", False),
+        ("😀👍🎉", False),
+        ("12345 ؟", False),
+        ("س" * 501, False),
+        ("س" * 500, True),
+    ],
+)
+def test_question_problem(text: str, accepted: bool) -> None:
+    from retrieval.arabic import contains_arabic
+
+    assert (question_problem(text, contains_arabic(text)) is None) is accepted
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [(1, "مقال واحد"), (2, "مقالان"), (5, "5 مقالات"), (10, "10 مقالات"), (11, "11 مقالًا"), (103, "103 مقالات")],
+)
+def test_articles_count(n: int, expected: str) -> None:
+    assert articles_count(n) == expected
+
+
+def test_keyboards_carry_short_ids_only() -> None:
+    keyboard = answer_keyboard(query_id=9_999_999_999, first_index=3, shown=3, more_offset=6)
+    data = [button.callback_data for row in keyboard.inline_keyboard for button in row]
+    assert data == [
+        "p:9999999999:3",
+        "p:9999999999:4",
+        "p:9999999999:5",
+        "m:9999999999:6",
+        "f:9999999999:+1",
+        "f:9999999999:-1",
+    ]
+    assert all(len(item.encode()) <= 64 for item in data)
+    no_more = answer_keyboard(query_id=1, first_index=0, shown=0, more_offset=None)
+    assert [button.callback_data for row in no_more.inline_keyboard for button in row] == ["f:1:+1", "f:1:-1"]
+    examples = examples_keyboard({0: "سؤال أول؟", 2: "سؤال ثالث؟"})
+    assert [row[0].callback_data for row in examples.inline_keyboard] == ["x:0", "x:2"]
+
+
+def test_reload_report_and_stats_are_valid_html() -> None:
+    report = IngestReport(
+        added=("new<1>",),
+        removed=("old&",),
+        unchanged=4,
+        documents=5,
+        passages=40,
+        sentences=120,
+        seconds=1.25,
+        problems=(Problem("bad<file>.txt", "not UTF-8"), Problem("a.jsonl", "malformed JSON", line=3)),
+    )
+    text = parse_telegram_html(render_reload_report(report))
+    assert "أُضيف 1 · حُدّث 0 · حُذف 1" in text
+    assert "new<1>" in text and "old&" in text
+    assert "bad<file>.txt: not UTF-8" in text and "a.jsonl:3: malformed JSON" in text
+    stats = QueryStats(7, 42, 0.25, 4.0, 12.5, 3, 1, ("سؤال <بلا> إجابة؟",))
+    text = parse_telegram_html(render_stats(CorpusStats(5, 40, 120, ()), stats))
+    assert "الأسئلة اليوم: 7 · المجموع: 42" in text
+    assert "بلا إجابة: 25%" in text
+    assert "الوسيط 4 م.ث · p95 12 م.ث" in text
+    assert "👍 3 · 👎 1" in text
+    assert "سؤال <بلا> إجابة؟" in text
+
+
+def test_html_to_text_for_the_terminal() -> None:
+    html = '<b>عنوان</b> &amp; <a href="https://x.test/?a=1&amp;b=2">المصدر</a>\n&lt;ok&gt;'
+    assert html_to_text(html) == "عنوان & المصدر (https://x.test/?a=1&b=2)\n<ok>"

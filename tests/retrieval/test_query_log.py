@@ -1,0 +1,138 @@
+"""The query log on a real SQLite file: record, complete, feedback, summary, survival across reopen."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from retrieval.answers import Answer, Quote
+from retrieval.errors import StoreError
+from retrieval.query_log import SCHEMA_VERSION, QueryLog
+
+NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
+
+
+def found(question: str, ms: float) -> Answer:
+    quote = Quote("زار بينيت موسكو.", "000_a", "زيارة", 2, 5, 0.8, 100, 116)
+    return Answer(question, (quote,), ms)
+
+
+def missing(question: str, ms: float) -> Answer:
+    return Answer(question, (), ms, "best score below threshold")
+
+
+@pytest.fixture
+def log(tmp_path: Path) -> QueryLog:
+    return QueryLog(tmp_path / "isnad.db")
+
+
+def test_a_question_is_logged_before_it_is_answered(log: QueryLog) -> None:
+    query_id = log.record(10, 20, "متى زار بينيت موسكو؟")
+    pending = log.get(query_id)
+    assert pending is not None
+    assert (pending.chat_id, pending.user_id, pending.question) == (10, 20, "متى زار بينيت موسكو؟")
+    assert pending.found is None and pending.quotes == () and pending.latency_ms is None
+
+    log.complete(query_id, found("متى زار بينيت موسكو؟", 4.5))
+    done = log.get(query_id)
+    assert done.found is True
+    assert done.latency_ms == 4.5
+    assert [(q.doc_id, q.paragraph, q.sentence, q.start, q.end, q.text) for q in done.quotes] == [
+        ("000_a", 2, 5, 100, 116, "زار بينيت موسكو.")
+    ]
+    assert done.asked_at.tzinfo is not None
+
+
+def test_no_answer_is_explicit(log: QueryLog) -> None:
+    query_id = log.record(1, 2, "ما الهدية؟", missing("ما الهدية؟", 3.0))
+    logged = log.get(query_id)
+    assert logged.found is False
+    assert logged.no_answer_reason == "best score below threshold"
+
+
+def test_more_results_extend_the_quotes(log: QueryLog) -> None:
+    query_id = log.record(1, 2, "س؟", found("س؟", 1.0))
+    later = Quote("جملة أخرى.", "001_b", "مكالمة", 7, 9, 0.4, 5, 15)
+    log.add_quotes(query_id, 1, [later, later])
+    assert [q.doc_id for q in log.get(query_id).quotes] == ["000_a", "001_b", "001_b"]
+
+
+def test_feedback_is_stored_and_replaced(log: QueryLog) -> None:
+    query_id = log.record(1, 2, "س؟", found("س؟", 1.0))
+    log.set_feedback(query_id, 1)
+    assert log.get(query_id).feedback == 1
+    log.set_feedback(query_id, -1)
+    assert log.get(query_id).feedback == -1
+    with pytest.raises(ValueError):
+        log.set_feedback(query_id, 5)
+
+
+def test_unknown_id(log: QueryLog) -> None:
+    assert log.get(12345) is None
+
+
+def test_summary(log: QueryLog) -> None:
+    assert log.summary(now=NOW).total == 0
+    yesterday = NOW - timedelta(days=1)
+    for index, ms in enumerate([1, 2, 3, 4, 5, 6, 7, 8, 9, 100]):
+        question = f"سؤال {index}؟"
+        answer = missing(question, ms) if index in (2, 5) else found(question, ms)
+        log.record(1, 2, question, answer, now=yesterday if index < 4 else NOW)
+    up = log.record(1, 2, "جيد؟", found("جيد؟", 5), now=NOW)
+    down = log.record(1, 2, "سيئ؟", found("سيئ؟", 5), now=NOW)
+    log.set_feedback(up, 1)
+    log.set_feedback(down, -1)
+    log.record(1, 2, "لم يكتمل؟", now=NOW)  # pending: counted, but not in rates or latencies
+
+    stats = log.summary(now=NOW, recent=5)
+    assert stats.total == 13
+    assert stats.today == 9
+    assert stats.no_answer_rate == pytest.approx(2 / 12)
+    assert stats.p50_ms == 5
+    assert stats.p95_ms == 100
+    assert (stats.thumbs_up, stats.thumbs_down) == (1, 1)
+    assert stats.recent_unanswered == ("سؤال 5؟", "سؤال 2؟")
+
+
+def test_survives_reopen_and_shares_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "isnad.db"
+    sqlite3.connect(path).execute("PRAGMA user_version = 7")  # the corpus store's own version marker
+    first = QueryLog(path)
+    query_id = first.record(1, 2, "س؟", found("س؟", 1.0))
+    first.close()
+    again = QueryLog(path)
+    assert again.get(query_id).question == "س؟"
+    with sqlite3.connect(path) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (7,)
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        version = connection.execute("SELECT value FROM query_log_meta WHERE key = 'schema_version'").fetchone()
+        assert version == (str(SCHEMA_VERSION),)
+
+
+def test_refuses_a_newer_schema(tmp_path: Path) -> None:
+    path = tmp_path / "isnad.db"
+    QueryLog(path).close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE query_log_meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(StoreError, match="schema version 99"):
+        QueryLog(path)
+
+
+def test_thread_safe(log: QueryLog) -> None:
+    def ask(worker: int) -> None:
+        for index in range(25):
+            query_id = log.record(worker, worker, f"س {index}؟")
+            log.complete(query_id, found("س؟", float(index)))
+
+    threads = [threading.Thread(target=ask, args=(worker,)) for worker in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stats = log.summary()
+    assert stats.total == 200
+    assert stats.no_answer_rate == 0
