@@ -10,9 +10,13 @@ import unicodedata
 from enum import Enum
 from functools import lru_cache
 
+from nltk.stem.isri import ISRIStemmer
+
+_ISRI = ISRIStemmer()
+
 # Bump whenever anything below changes what a text analyzes to: a saved index built by another
 # version is refused and rebuilt.
-ANALYZER_VERSION = "arabic-5"
+ANALYZER_VERSION = "arabic-6"
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
 _LETTERS = str.maketrans(
@@ -90,21 +94,27 @@ _SUFFIXES = ("هما", "كما", "تين", "تان", "ات", "ون", "ين", "ا
 
 @lru_cache(maxsize=500_000)
 def light_stem(token: str) -> str:
-    """Strip one conjunction, the article and its proclitics, and one suffix, keeping ≥ 3 letters."""
+    """Strip a conjunction with the article (وال، بال، لل …) or the bare article, then one suffix, keeping ≥ 3 letters.
+
+    A lone proclitic (ب ل ك و ف without the article) is not stripped here: بوتين would lose its ب.
+    ``clitic_free`` offers that reading as a separate feature instead.
+    """
     word = token
-    if word.startswith(("و", "ف")) and len(word) > 4 and not word.startswith(("ول", "فل")):
-        word = word[1:]
     for prefix in _PREFIXES:
         if word.startswith(prefix) and len(word) - len(prefix) >= 3:
             word = word[len(prefix):]
             break
-    else:
-        if word.startswith(("ب", "ل", "ك")) and len(word) > 4:
-            word = word[1:]
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= 3:
             return word[: -len(suffix)]
     return word
+
+
+def clitic_free(token: str) -> str | None:
+    """The token without a leading ب ل ك و ف, when that may be a clitic (لبوتين → بوتين); None otherwise."""
+    if token[0] in "وفبلك" and len(token) >= 5 and not token.startswith(_PREFIXES):
+        return token[1:]
+    return None
 
 
 @lru_cache(maxsize=500_000)
@@ -122,21 +132,22 @@ def skeleton(token: str) -> str:
 
 @lru_cache(maxsize=500_000)
 def token_features(token: str) -> tuple[str, ...]:
-    """The index terms of one normalized token: surface form, light stem, name skeleton (prefixed).
+    """The index terms of one normalized token: surface form, light stem, name skeleton, root (prefixed).
 
-    Surface matches count most because each form is a separate term and exact matches hit all three.
+    Exact matches count most because they match on every feature; variants on some.
     """
     if token in STOPWORDS or (len(token) < 2 and not token.isdigit()):
         return ()
-    features = [token]
-    stem = light_stem(token)
-    if stem != token:
-        features.append("~" + stem)
-    else:
-        features.append("~" + token)
+    features = [token, "~" + light_stem(token)]
     skel = skeleton(token)
     if skel:
         features.append("#" + skel)
+    bare = clitic_free(token)
+    if bare and bare not in STOPWORDS:
+        features += ["~" + light_stem(bare)] + (["#" + skeleton(bare)] if skeleton(bare) else [])
+    root = _ISRI.stem(token)  # a root (ISRI): هاتف and هاتفية, النصر and الانتصار meet here
+    if len(root) >= 3 and root != token:
+        features.append("^" + root)
     return tuple(features)
 
 

@@ -66,8 +66,9 @@ class TfidfIndex:
     """Passages and sentences of one corpus version, vectorized; see the module docstring."""
 
     _ARRAYS = (
-        "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
-        "text_offsets", "text_bytes", "idf", "s_norm", "s_flags", "p_indptr", "p_indices", "p_data", "s_indptr", "s_indices", "s_data",
+        "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last", "pass_doc",
+        "text_offsets", "text_bytes", "idf", "s_norm", "s_flags",
+        "p_indptr", "p_indices", "p_data", "d_indptr", "d_indices", "d_data", "s_indptr", "s_indices", "s_data",
     )
 
     def __init__(self, params: IndexParams | None = None) -> None:
@@ -95,7 +96,7 @@ class TfidfIndex:
         membership = sparse.csr_matrix(
             (
                 np.ones(int(lengths.sum()), dtype=np.float32),
-                np.concatenate([np.arange(f, l + 1) for f, l in zip(self.pass_first_, self.pass_last_, strict=True)])
+                np.concatenate([np.arange(f, last + 1) for f, last in zip(self.pass_first_, self.pass_last_, strict=True)])
                 if n_passages
                 else np.zeros(0, dtype=np.int64),
                 np.concatenate([[0], np.cumsum(lengths)]),
@@ -109,6 +110,13 @@ class TfidfIndex:
         if progress:
             progress(f"weighting {n_passages:,} passages")
         passages = self._weigh(passage_counts)[0].tocsc()
+        self.pass_doc_ = self.sent_doc_[self.pass_first_] if n_passages else np.zeros(0, dtype=np.int32)
+        doc_membership = sparse.csr_matrix(
+            (np.ones(n_sentences, dtype=np.float32), self.sent_doc_, np.arange(n_sentences + 1)),
+            shape=(n_sentences, len(self.doc_ids_)),
+        ).T.tocsr()
+        documents = self._weigh((doc_membership @ counts).tocsr())[0].tocsc()
+        self.d_indptr_, self.d_indices_, self.d_data_ = documents.indptr, documents.indices, documents.data
         sentences, self.s_norm_ = self._weigh(counts)
         self.s_flags_ = np.array([sentence_cues(text) for text in tables.sentence_texts], dtype=np.uint8)
         self.s_flags_[self._headings(tables)] |= HEADING
@@ -212,15 +220,12 @@ class TfidfIndex:
 
     def passage_scores(self, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(passage ids, cosine with the query) for every passage sharing a term: postings only, no dense pass."""
-        if not len(columns):
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        starts, ends = self.p_indptr_[columns], self.p_indptr_[columns + 1]
-        rows = np.concatenate([self.p_indices_[s:e] for s, e in zip(starts, ends, strict=True)])
-        values = np.concatenate(
-            [self.p_data_[s:e] * w for s, e, w in zip(starts, ends, weights, strict=True)]
-        )
-        ids, inverse = np.unique(rows, return_inverse=True)
-        return ids, np.bincount(inverse, weights=values).astype(np.float32)
+        return _scores(self.p_indptr_, self.p_indices_, self.p_data_, columns, weights)
+
+    def document_scores(self, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(document indexes, cosine with the query), as for passages."""
+        return _scores(self.d_indptr_, self.d_indices_, self.d_data_, columns, weights)
+
 
     def sentence_rows(self, sentence_ids: np.ndarray) -> sparse.csr_matrix:
         """The weighted rows of these sentences (a small CSR matrix)."""
@@ -237,3 +242,16 @@ class TfidfIndex:
     @property
     def max_idf(self) -> float:
         return float(self.idf_.max()) if len(self.idf_) else 1.0
+
+
+def _scores(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, columns: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of weight × posting value per row over the query's columns of a term-major (CSC) matrix."""
+    if not len(columns):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    starts, ends = indptr[columns], indptr[columns + 1]
+    rows = np.concatenate([indices[s:e] for s, e in zip(starts, ends, strict=True)])
+    values = np.concatenate([data[s:e] * w for s, e, w in zip(starts, ends, weights, strict=True)])
+    ids, inverse = np.unique(rows, return_inverse=True)
+    return ids, np.bincount(inverse, weights=values).astype(np.float32)

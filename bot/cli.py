@@ -1,0 +1,94 @@
+"""`isnad`: the command line of the whole product.
+
+    isnad demo                      # the bot on the seed corpus, a fake Telegram and a terminal chat
+    isnad bot                       # the bot on Telegram (TELEGRAM_BOT_TOKEN)
+    isnad ingest | ask | eval       # retrieval from the shell (see `isnad ask --help`)
+    isnad bench-chats | bench       # load and scale benchmarks
+
+Settings come from the environment and `.env` (see .env.example).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import ConfigError, Settings
+from retrieval.cli import add_commands
+from retrieval.errors import RetrievalError
+
+
+def build_parser(settings: Settings) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="isnad",
+        description="Answers Arabic questions about news articles with verbatim, cited sentences.",
+        epilog='Example: isnad demo   |   isnad ask "متى زار بينيت موسكو؟"',
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    add_commands(commands, settings.data_dir, settings.db_path)
+
+    bot = commands.add_parser(
+        "bot",
+        help="run the Telegram bot (long polling)",
+        description="Needs TELEGRAM_BOT_TOKEN; ADMIN_IDS may /reload and /stats. Example: isnad bot",
+    )
+    bot.set_defaults(run=lambda _: _run_bot(settings))
+
+    demo = commands.add_parser(
+        "demo",
+        help="try the bot in the terminal, no token or network needed",
+        description="Starts a local fake Telegram, the bot, and a terminal chat in which you are an admin. "
+        "Example: isnad demo",
+    )
+    demo.set_defaults(run=lambda _: _run_demo(settings))
+
+    load = commands.add_parser(
+        "bench-chats",
+        help="drive many concurrent chats through the fake Telegram and print throughput and latency",
+        description="Example: isnad bench-chats --chats 50 --questions 4",
+    )
+    load.add_argument("--chats", type=int, default=50, help="concurrent chats (default 50)")
+    load.add_argument("--questions", type=int, default=4, help="questions per chat (default 4)")
+    load.set_defaults(run=lambda args: _run_loadtest(settings, args.chats, args.questions))
+    return parser
+
+
+def _run_bot(settings: Settings) -> int:
+    from bot.app import run_bot
+
+    return run_bot(settings)
+
+
+def _run_demo(settings: Settings) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(settings)
+
+
+def _run_loadtest(settings: Settings, chats: int, questions: int) -> int:
+    from bot.loadtest import run_loadtest
+
+    return run_loadtest(settings, chats, questions)
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        settings = Settings.from_env()
+    except ConfigError as error:
+        print(f"isnad: {error}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = build_parser(settings).parse_args(argv)
+    try:
+        return args.run(args)
+    except (RetrievalError, ConfigError, OSError) as error:
+        print(f"isnad {args.command}: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

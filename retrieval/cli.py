@@ -1,0 +1,143 @@
+"""The retrieval commands of `isnad`: ingest, ask, eval. Thin: parse, call the Retriever, print.
+
+    isnad ingest --data data/
+    isnad ask "متى زار بينيت موسكو؟"
+    isnad ask --json --batch questions.jsonl
+    isnad eval ../shared/eval/seed-dev.jsonl
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TextIO
+
+from retrieval import evaluation
+from retrieval.answers import Answer
+from retrieval.engine import Retriever
+
+
+def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: Path) -> None:
+    """Register ingest, ask and eval, their defaults taken from the settings."""
+    ingest = commands.add_parser(
+        "ingest",
+        help="bring the database up to date with the data folder",
+        description="Ingest new, changed and deleted articles incrementally. Example: isnad ingest --data data/",
+    )
+    ingest.add_argument("--data", type=Path, default=data_dir, help=f"article folder (default {data_dir})")
+    ingest.add_argument("--db", type=Path, default=db_path, help=f"SQLite file (default {db_path})")
+    ingest.set_defaults(run=run_ingest)
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question from the command line",
+        description='Answer with verbatim, cited sentences. Example: isnad ask "متى زار بينيت موسكو؟"',
+    )
+    ask.add_argument("question", nargs="?", help="the question (omit with --batch)")
+    ask.add_argument("--db", type=Path, default=db_path, help=f"SQLite file (default {db_path})")
+    ask.add_argument("--top", type=int, default=3, help="how many sentences (default 3)")
+    ask.add_argument("--json", action="store_true", help="one JSON object per question")
+    ask.add_argument("--batch", type=Path, help="questions file: JSONL with id and question, or plain lines")
+    ask.set_defaults(run=run_ask)
+
+    ev = commands.add_parser(
+        "eval",
+        help="measure retrieval on a question set",
+        description="Seed-format JSONL (corpus: the data folder) or SQuAD-format JSON (corpus: its paragraphs). "
+        "Example: isnad eval ../shared/eval/seed-dev.jsonl",
+    )
+    ev.add_argument("questions", type=Path, help="seed-dev.jsonl or xquad.ar.json")
+    ev.add_argument("--data", type=Path, default=data_dir, help=f"article folder for seed format (default {data_dir})")
+    ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.set_defaults(run=run_eval)
+
+
+def run_ingest(args: argparse.Namespace) -> int:
+    retriever = Retriever.open(args.db)
+    report = retriever.sync(args.data)
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    print(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.removed)} removed, "
+        f"{report.unchanged} unchanged; corpus: {report.documents} articles, {report.passages} passages, "
+        f"{report.sentences} sentences ({report.seconds:.2f} s)"
+    )
+    return 0
+
+
+def run_ask(args: argparse.Namespace) -> int:
+    if (args.question is None) == (args.batch is None):
+        print("isnad ask: give a question or --batch FILE (not both)", file=sys.stderr)
+        return 2
+    if args.top < 1:
+        print("isnad ask: --top must be at least 1", file=sys.stderr)
+        return 2
+    retriever = Retriever.open(args.db)
+    if retriever.stats().documents == 0:
+        print(f"isnad ask: {args.db} holds no articles yet; run `isnad ingest` first", file=sys.stderr)
+    questions = read_batch(args.batch) if args.batch else iter([(None, args.question)])
+    for qid, question in questions:
+        answer = retriever.ask(question, top_k=args.top)
+        if args.json or args.batch:
+            print(json.dumps(answer_json(qid, answer), ensure_ascii=False), flush=True)
+        else:
+            print_answer(answer, sys.stdout)
+    return 0
+
+
+def read_batch(path: Path) -> Iterator[tuple[str | None, str]]:
+    """(id, question) pairs from JSONL with id and question, or from plain lines (id = line number)."""
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            row = None
+        if isinstance(row, dict) and "question" in row:
+            yield str(row.get("id", number)), str(row["question"])
+        else:
+            yield str(number), line.strip()
+
+
+def answer_json(qid: str | None, answer: Answer) -> dict:
+    """The JSON contract: id, question, answers, elapsed_ms, and no_answer_reason when there are none."""
+    result: dict = {
+        "id": qid,
+        "question": answer.question,
+        "answers": [quote.to_json() for quote in answer.quotes],
+        "elapsed_ms": round(answer.elapsed_ms, 3),
+    }
+    if not answer.found:
+        result["no_answer_reason"] = answer.no_answer_reason
+    return result
+
+
+def print_answer(answer: Answer, out: TextIO) -> None:
+    if not answer.found:
+        print(f"لا توجد إجابة في المقالات ({answer.no_answer_reason}).", file=out)
+        return
+    for n, quote in enumerate(answer.quotes, start=1):
+        print(f"[{n}] «{quote.text}»\n    — {quote.title}، الفقرة {quote.paragraph} ({quote.doc_id}, {quote.score:.2f})", file=out)
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory(prefix="isnad-eval-") as scratch:
+        if evaluation.is_squad(args.questions):
+            data = Path(scratch) / "articles"
+            questions = evaluation.write_squad_corpus(args.questions, data)
+        else:
+            data = args.data
+            questions = evaluation.load_seed_questions(args.questions)
+        retriever = Retriever.open(Path(scratch) / "eval.db")
+        retriever.sync(data)
+        outcomes = evaluation.run(lambda q: retriever.ask(q, top_k=evaluation.RANKS), questions)
+    if args.json:
+        print(json.dumps(evaluation.score(outcomes).to_json()))
+    else:
+        print(evaluation.format_report(outcomes))
+    return 0
