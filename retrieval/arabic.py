@@ -16,7 +16,7 @@ _ISRI = ISRIStemmer()
 
 # Bump whenever anything below changes what a text analyzes to: a saved index built by another
 # version is refused and rebuilt.
-ANALYZER_VERSION = "arabic-6"
+ANALYZER_VERSION = "arabic-7"
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
 _LETTERS = str.maketrans(
@@ -138,13 +138,12 @@ def token_features(token: str) -> tuple[str, ...]:
     """
     if token in STOPWORDS or (len(token) < 2 and not token.isdigit()):
         return ()
-    features = [token, "~" + light_stem(token)]
+    features = [token]
     skel = skeleton(token)
-    if skel:
-        features.append("#" + skel)
+    features.append("#" + skel if skel else "~" + light_stem(token))
     bare = clitic_free(token)
     if bare and bare not in STOPWORDS:
-        features += ["~" + light_stem(bare)] + (["#" + skeleton(bare)] if skeleton(bare) else [])
+        features.append("#" + skeleton(bare) if skeleton(bare) else "~" + light_stem(bare))
     root = _ISRI.stem(token)  # a root (ISRI): هاتف and هاتفية, النصر and الانتصار meet here
     if len(root) >= 3 and root != token:
         features.append("^" + root)

@@ -198,9 +198,7 @@ class QueryLog:
             total, asked_today, answered, unanswered, thumbs_up, thumbs_down = counts
             p50 = self._latency_percentile(0.50)
             p95 = self._latency_percentile(0.95)
-            latest = self._db.execute(
-                "SELECT question FROM queries WHERE found = 0 ORDER BY id DESC LIMIT ?", [recent]
-            ).fetchall()
+            latest = self._db.execute("SELECT question FROM queries WHERE found = 0 ORDER BY id DESC LIMIT ?", [recent]).fetchall()
         return QueryStats(
             today=asked_today,
             total=total,
@@ -219,8 +217,7 @@ class QueryLog:
             return None
         rank = min(count - 1, max(0, math.ceil(fraction * count) - 1))
         row = self._db.execute(
-            "SELECT latency_ms FROM queries WHERE latency_ms IS NOT NULL "
-            "ORDER BY latency_ms LIMIT 1 OFFSET ?",
+            "SELECT latency_ms FROM queries WHERE latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 1 OFFSET ?",
             [rank],
         ).fetchone()
         return row[0]

@@ -29,7 +29,7 @@ class RankingParams:
     # on answerable questions under 10%. Below them the best sentence is only loosely related.
     min_coverage: float = 0.2
     min_score: float = 0.16
-    relative_cutoff: float = 0.4  # later quotes must score at least this share of the best one
+    relative_cutoff: float = 0.2  # later quotes must score at least this share of the best one (0.4 lost بينيت for بينت)
     # Pivoted length normalization of sentence scores (1 = plain cosine, which favours very short lines).
     length_pivot: float = 0.3
     document_weight: float = 0.3  # a passage is also judged by its whole article

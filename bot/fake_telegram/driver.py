@@ -31,7 +31,7 @@ BOT_USERNAME = "isnad_test_bot"
 CHAT_TYPES = ("private", "group", "supergroup")
 _STARTUP_TIMEOUT = 10.0
 # Long polls return at once on shutdown, so this only bounds handlers stuck in an injected delay.
-_SHUTDOWN_TIMEOUT = 1.0
+_SHUTDOWN_TIMEOUT = 0.5
 # Telegram marks commands and @mentions wherever they start a word.
 _COMMAND = re.compile(r"(?<!\S)/[A-Za-z0-9_]{1,32}(?:@[A-Za-z0-9_]{5,32})?")
 _MENTION = re.compile(r"(?<![\w@/])@[A-Za-z0-9_]{5,32}")
@@ -80,9 +80,7 @@ class FakeTelegram:
         if self._startup_error is not None:
             self._thread.join()
             self._thread = None
-            raise RuntimeError(
-                f"the fake Telegram server could not listen on {self.host}:{self.port}"
-            ) from self._startup_error
+            raise RuntimeError(f"the fake Telegram server could not listen on {self.host}:{self.port}") from self._startup_error
         return self
 
     def stop(self) -> None:
@@ -211,9 +209,7 @@ class FakeTelegram:
         }
         if kind not in contents:
             raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(contents)}")
-        return self._api.add_user_message(
-            _chat(chat_id, chat_type, first_name), _user(chat_id, user_id, first_name), contents[kind]
-        )
+        return self._api.add_user_message(_chat(chat_id, chat_type, first_name), _user(chat_id, user_id, first_name), contents[kind])
 
     def press_button(
         self,
@@ -227,9 +223,7 @@ class FakeTelegram:
 
         With `strict` (the default) the message must show a button carrying `callback_data`.
         """
-        return self._api.add_callback_query(
-            chat_id, message_id, _user_id(chat_id, user_id), callback_data, strict
-        )
+        return self._api.add_callback_query(chat_id, message_id, _user_id(chat_id, user_id), callback_data, strict)
 
     # --- what the bot did ----------------------------------------------------------------------------
 
@@ -245,9 +239,7 @@ class FakeTelegram:
             raise TimeoutError(self._silence_report(chat_id, f"{count} new message(s)", timeout))
         return messages
 
-    async def await_messages(
-        self, chat_id: int, count: int = 1, timeout: float = 10.0
-    ) -> list[dict[str, Any]]:
+    async def await_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
         """`wait_for_messages` for code running in an event loop: waits without blocking the loop."""
         messages = await self._api.await_for(self._take_messages(chat_id, count), timeout)
         if messages is None:
@@ -401,7 +393,4 @@ def _refuse_inside_event_loop(blocking: str, alternative: str) -> None:
         asyncio.get_running_loop()
     except RuntimeError:
         return
-    raise RuntimeError(
-        f"{blocking}() would block this event loop and the bot running on it; "
-        f"use `await fake.{alternative}()` instead"
-    )
+    raise RuntimeError(f"{blocking}() would block this event loop and the bot running on it; use `await fake.{alternative}()` instead")

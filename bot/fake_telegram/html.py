@@ -115,8 +115,7 @@ class _HtmlParser:
         match = _ENTITY.match(self.html, index)
         if match is None:
             raise EntityParseError(
-                f"Character '&' at byte offset {self._byte_offset(index)} is not a supported HTML entity; "
-                "escape it as &amp;"
+                f"Character '&' at byte offset {self._byte_offset(index)} is not a supported HTML entity; escape it as &amp;"
             )
         decimal, hexadecimal, name = match.groups()
         if name:
@@ -146,23 +145,17 @@ class _HtmlParser:
         if name_match.end() >= len(html):
             raise EntityParseError(f"Unclosed start tag at byte offset {self._byte_offset(index)}")
         if name not in ENTITY_TYPES:
-            raise EntityParseError(
-                f'Unsupported start tag "{name}" at byte offset {self._byte_offset(index)}'
-            )
+            raise EntityParseError(f'Unsupported start tag "{name}" at byte offset {self._byte_offset(index)}')
         attributes, end = self._attributes(name, name_match.end(), index)
         tag = _OpenTag(name=name, offset=self.position, entity_type=ENTITY_TYPES[name])
         if name == "span" and attributes.get("class") != "tg-spoiler":
-            raise EntityParseError(
-                f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset(index)}'
-            )
+            raise EntityParseError(f'Tag "span" must have class "tg-spoiler" at byte offset {self._byte_offset(index)}')
         if name == "a":
             tag.extra["url"] = attributes.get("href", "")
         elif name == "tg-emoji":
             emoji_id = attributes.get("emoji-id", "")
             if not emoji_id.isdigit():
-                raise EntityParseError(
-                    f'Tag "tg-emoji" must have a numeric "emoji-id" at byte offset {self._byte_offset(index)}'
-                )
+                raise EntityParseError(f'Tag "tg-emoji" must have a numeric "emoji-id" at byte offset {self._byte_offset(index)}')
             tag.extra["custom_emoji_id"] = emoji_id
         elif name == "code" and attributes.get("class", "").startswith("language-"):
             tag.extra["language"] = attributes["class"].removeprefix("language-")
@@ -183,9 +176,7 @@ class _HtmlParser:
                 return attributes, index + 1
             name_match = _ATTRIBUTE_NAME.match(html, index)
             if name_match is None:
-                raise EntityParseError(
-                    f'Unexpected character in the tag "{tag}" at byte offset {self._byte_offset(index)}'
-                )
+                raise EntityParseError(f'Unexpected character in the tag "{tag}" at byte offset {self._byte_offset(index)}')
             name = name_match.group().lower()
             index = _SPACE.match(html, name_match.end()).end()
             if not html.startswith("=", index):
@@ -197,8 +188,7 @@ class _HtmlParser:
                 raise EntityParseError(f"Unclosed start tag at byte offset {self._byte_offset(tag_start)}")
             if value_match is None:
                 raise EntityParseError(
-                    f'Expected a value of the attribute "{name}" of the tag "{tag}" '
-                    f"at byte offset {self._byte_offset(index)}"
+                    f'Expected a value of the attribute "{name}" of the tag "{tag}" at byte offset {self._byte_offset(index)}'
                 )
             raw = next((group for group in value_match.groups() if group is not None), value_match.group())
             value_start = value_match.start() + (1 if value_match.groups() else 0)
@@ -216,8 +206,7 @@ class _HtmlParser:
         tag = self.stack.pop()
         if name != tag.name:
             raise EntityParseError(
-                f"Unmatched end tag at byte offset {self._byte_offset(index)}, "
-                f'expected "</{tag.name}>", found "</{name}>"'
+                f'Unmatched end tag at byte offset {self._byte_offset(index)}, expected "</{tag.name}>", found "</{name}>"'
             )
         length = self.position - tag.offset
         parent = self.stack[-1] if self.stack else None
@@ -227,9 +216,7 @@ class _HtmlParser:
             if language:
                 parent.extra["language"] = language
         elif length > 0 and not (tag.name == "a" and not tag.extra["url"]):
-            self.entities.append(
-                {"type": tag.entity_type, "offset": tag.offset, "length": length, **tag.extra}
-            )
+            self.entities.append({"type": tag.entity_type, "offset": tag.offset, "length": length, **tag.extra})
         return match.end()
 
 

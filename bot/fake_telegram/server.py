@@ -311,9 +311,7 @@ class FakeBotApi:
             self._push_update("message", message)
             return copy.deepcopy(message)
 
-    def add_callback_query(
-        self, chat_id: int, message_id: int, user_id: int, data: str, strict: bool = True
-    ) -> dict[str, Any]:
+    def add_callback_query(self, chat_id: int, message_id: int, user_id: int, data: str, strict: bool = True) -> dict[str, Any]:
         """Queue a press of the inline button carrying `data` under a message; returns the callback query.
 
         With `strict`, the message must show a button with that callback_data, as in a real client.
@@ -322,15 +320,10 @@ class FakeBotApi:
             message = self._messages[chat_id].get(message_id)
             if message is None:
                 raise ValueError(f"chat {chat_id} has no message {message_id} whose button could be pressed")
-            offered = [
-                button.get("callback_data")
-                for row in message.get("reply_markup", {}).get("inline_keyboard", [])
-                for button in row
-            ]
+            offered = [button.get("callback_data") for row in message.get("reply_markup", {}).get("inline_keyboard", []) for button in row]
             if strict and data not in offered:
                 raise ValueError(
-                    f"message {message_id} in chat {chat_id} has no button with callback_data {data!r}; "
-                    f"its buttons carry {offered}"
+                    f"message {message_id} in chat {chat_id} has no button with callback_data {data!r}; its buttons carry {offered}"
                 )
             user = self._users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "Test"}
             query = {
@@ -502,8 +495,7 @@ class FakeBotApi:
                 if generation != self._poll_generation:
                     raise ApiError(
                         HTTPStatus.CONFLICT,
-                        "Conflict: terminated by other getUpdates request; "
-                        "make sure that only one bot instance is running",
+                        "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
                     )
                 updates = [update for update in self._updates if self._wanted(update)][:limit]
                 closing = self._closing
@@ -705,9 +697,7 @@ async def _read_params(request: web.Request) -> Params:
             params.update(body)
         else:
             form = await request.post()
-            params.update(
-                (key, value if isinstance(value, str) else value.filename) for key, value in form.items()
-            )
+            params.update((key, value if isinstance(value, str) else value.filename) for key, value in form.items())
     return {key: _coerce(key, value) for key, value in params.items()}
 
 
@@ -769,12 +759,8 @@ def _reply_markup(params: Params) -> dict[str, Any] | None:
         if not isinstance(button, dict) or not str(button.get("text", "")).strip():
             raise bad_request("BUTTON_TEXT_INVALID")
         if not any(action in button for action in _BUTTON_ACTIONS):
-            raise bad_request(
-                "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
-            )
-        if "callback_data" in button and not (
-            1 <= len(str(button["callback_data"]).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES
-        ):
+            raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+        if "callback_data" in button and not (1 <= len(str(button["callback_data"]).encode("utf-8")) <= MAX_CALLBACK_DATA_BYTES):
             raise bad_request("BUTTON_DATA_INVALID")
         if "url" in button and not str(button["url"]).startswith(("http://", "https://", "tg://")):
             raise bad_request("BUTTON_URL_INVALID")
@@ -787,9 +773,7 @@ def _inline_markup(params: Params) -> dict[str, Any] | None:
     return markup if markup is not None and "inline_keyboard" in markup else None
 
 
-def _set_content(
-    message: dict[str, Any], entities: list[dict[str, Any]], markup: dict[str, Any] | None
-) -> None:
+def _set_content(message: dict[str, Any], entities: list[dict[str, Any]], markup: dict[str, Any] | None) -> None:
     """Set entities and inline keyboard of a stored message; Telegram omits both fields when empty."""
     message.pop("entities", None)
     message.pop("reply_markup", None)

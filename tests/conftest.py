@@ -1,0 +1,42 @@
+"""Shared builders: a private copy of the seed corpus and a retriever over it, on real SQLite files."""
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from retrieval import Retriever
+
+PROJECT = Path(__file__).resolve().parent.parent
+SEEDS = PROJECT / "data"
+SEED_DEV = PROJECT.parent / "shared" / "eval" / "seed-dev.jsonl"
+XQUAD = PROJECT.parent / "shared" / "eval" / "xquad.ar.json"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A writable copy of the seed articles."""
+    target = tmp_path / "data"
+    shutil.copytree(SEEDS, target)
+    return target
+
+
+@pytest.fixture
+def open_retriever(tmp_path: Path) -> Callable[[Path], Retriever]:
+    """Open a retriever on a database in tmp_path and sync it with the given folder."""
+
+    def build(folder: Path) -> Retriever:
+        retriever = Retriever.open(tmp_path / "isnad.db")
+        retriever.sync(folder)
+        return retriever
+
+    return build
+
+
+@pytest.fixture(scope="session")
+def seed_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    """One retriever over the seed corpus for read-only tests."""
+    retriever = Retriever.open(tmp_path_factory.mktemp("seeds") / "isnad.db")
+    retriever.sync(SEEDS)
+    return retriever

@@ -1,0 +1,100 @@
+"""Arabic normalization, tokens, features and question kinds, as tables of input and expected output."""
+
+import pytest
+
+from retrieval.arabic import (
+    QuestionType,
+    analyze,
+    contains_arabic,
+    content_tokens,
+    light_stem,
+    normalize_arabic,
+    question_type,
+    token_features,
+    tokenize,
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("أحمد إلى آخر ٱلكتاب", "احمد الي اخر الكتاب"),  # hamza and wasla alef forms, ى
+        ("مكتبة", "مكتبه"),  # ta marbuta
+        ("مُحَمَّدٌ", "محمد"),  # diacritics
+        ("بينيـــت", "بينيت"),  # tatweel
+        ("٢٠٢١ و۱۲۳", "2021 و123"),  # Eastern Arabic and Persian digits
+        ("مسؤول مسئول", "مسوول مسيول"),  # hamza seats
+        ("ﻻ", "لا"),  # presentation form, NFKC
+        ("Putin", "putin"),
+    ],
+)
+def test_normalize_arabic(text: str, expected: str) -> None:
+    assert normalize_arabic(text) == expected
+
+
+def test_fully_diacritized_words_are_tokens() -> None:
+    assert tokenize("اَلرَّئِيسُ الرُّوسِيُّ، «بوتين»؟") == ["الرييس", "الروسي", "بوتين"]
+
+
+@pytest.mark.parametrize(
+    ("spelling_a", "spelling_b"),
+    [("بينيت", "بينت"), ("زيلينسكي", "زيلنسكي"), ("لبينيت", "بينيت"), ("وبوتين", "بوتين"), ("الانتصار", "والانتصار")],
+)
+def test_spelling_variants_share_a_feature(spelling_a: str, spelling_b: str) -> None:
+    shared = set(token_features(normalize_arabic(spelling_a))) & set(token_features(normalize_arabic(spelling_b)))
+    assert shared
+
+
+@pytest.mark.parametrize(("token", "stem"), [("والحكومه", "حكوم"), ("بالكرملين", "كرمل"), ("بوتين", "بوت"), ("المفاوضات", "مفاوض")])
+def test_light_stem(token: str, stem: str) -> None:
+    assert light_stem(token) == stem
+
+
+def test_names_keep_their_surface_form() -> None:
+    assert "بوتين" in token_features("بوتين")
+
+
+@pytest.mark.parametrize(
+    ("question", "content"),
+    [
+        ("متى زار بينيت موسكو؟", ["زار", "بينيت", "موسكو"]),
+        ("امتى راح بينت على موسكو؟", ["بينت", "موسكو"]),
+        ("مين اللي وقّع الطيارة؟", ["وقع", "الطياره"]),
+        ("ليش إسرائيل حريصة؟", ["اسراييل", "حريصه"]),
+        ("شو قال بوتين؟", ["بوتين"]),
+    ],
+)
+def test_question_words_are_not_content(question: str, content: list[str]) -> None:
+    assert content_tokens(question) == content
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("متى زار بينيت موسكو؟", QuestionType.WHEN),
+        ("امتى استقبلت موسكو وفدا؟", QuestionType.WHEN),
+        ("في أي سنة سقطت الطائرة؟", QuestionType.WHEN),
+        ("كم شخصا قتلوا؟", QuestionType.HOW_MANY),
+        ("قديش عدد الرهائن؟", QuestionType.HOW_MANY),
+        ("كام واحد ماتوا؟", QuestionType.HOW_MANY),
+        ("من سلف بينت؟", QuestionType.WHO),
+        ("مين اللي وقع الطيارة؟", QuestionType.WHO),
+        ("وين الجاليات اليهودية؟", QuestionType.WHERE),
+        ("لماذا شنت إسرائيل الحرب؟", QuestionType.WHY),
+        ("ليش أسقطوا الطيارة؟", QuestionType.WHY),
+        ("هل هنأ بوتين نتنياهو؟", QuestionType.YES_NO),
+        ("بينيت موسكو", QuestionType.OTHER),
+    ],
+)
+def test_question_type(question: str, kind: QuestionType) -> None:
+    assert question_type(question) == kind
+
+
+def test_contains_arabic() -> None:
+    assert contains_arabic("hello بوتين")
+    assert not contains_arabic("hello 👍 123")
+
+
+def test_analyze_is_deterministic_and_drops_stopwords() -> None:
+    assert analyze("في من على") == []
+    assert analyze("بوتين") == analyze("بوتين")

@@ -1,0 +1,95 @@
+"""The retrieval API and the `isnad` JSON contract, on the seed corpus."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from retrieval import Retriever
+from retrieval.engine import index_folder
+from retrieval.index import IndexParams
+from tests.conftest import SEEDS
+
+
+def test_quotes_are_verbatim_slices_with_citations(seed_retriever: Retriever) -> None:
+    answer = seed_retriever.ask("بينيت موسكو", top_k=3)
+    assert answer.found and answer.no_answer_reason is None
+    for quote in answer.quotes:
+        source = (SEEDS / f"{quote.doc_id}.txt").read_text(encoding="utf-8")
+        assert source[quote.start : quote.end] == quote.text
+        assert quote.title and quote.paragraph >= 1 and quote.sentence >= 1
+    assert "بينيت، إلى موسكو" in answer.quotes[0].text
+
+
+def test_both_spellings_of_bennett_find_both_spellings(seed_retriever: Retriever) -> None:
+    for spelling in ("بينيت", "بينت", "نفتالي بينت", "نفتالي بينيت"):
+        texts = [q.text for q in seed_retriever.ask(spelling, top_k=10).quotes]
+        assert any("بينيت" in t for t in texts) and any("بينت" in t for t in texts), spelling
+
+
+def test_offset_pages_through_results(seed_retriever: Retriever) -> None:
+    first = seed_retriever.ask("بوتين نتنياهو مكالمة", top_k=2)
+    more = seed_retriever.ask("بوتين نتنياهو مكالمة", top_k=2, offset=2)
+    assert first.has_more and not {q.text for q in first.quotes} & {q.text for q in more.quotes}
+
+
+def test_no_answer_has_a_reason(seed_retriever: Retriever) -> None:
+    for question in ("", "زرقشوف بلقمطير", "hello world"):
+        answer = seed_retriever.ask(question)
+        assert not answer.found and answer.no_answer_reason
+
+
+def test_index_is_reused_and_rebuilt_on_mismatch(tmp_path: Path, data_dir: Path) -> None:
+    db = tmp_path / "isnad.db"
+    Retriever.open(db).sync(data_dir)
+    meta = index_folder(db) / "meta.json"
+    built = meta.stat().st_mtime_ns
+    Retriever.open(db)
+    assert meta.stat().st_mtime_ns == built  # unchanged corpus: loaded, not rebuilt
+    Retriever.open(db, index_params=IndexParams(ngrams=None))
+    assert json.loads(meta.read_text())["params"]["ngrams"] is None  # other parameters: rebuilt
+
+
+def test_sync_swaps_in_new_articles(tmp_path: Path, data_dir: Path) -> None:
+    retriever = Retriever.open(tmp_path / "isnad.db")
+    retriever.sync(data_dir)
+    assert not retriever.ask("زرقشوف بلقمطير").found
+    (data_dir / "new.txt").write_text("زار زرقشوف مدينة بلقمطير في الربيع.\n", encoding="utf-8")
+    report = retriever.sync(data_dir)
+    assert report.added == ("new",)
+    assert retriever.ask("زرقشوف بلقمطير").quotes[0].doc_id == "new"
+
+
+def isnad(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+        env={"PATH": "", "ISNAD_LOG_LEVEL": "WARNING", "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+
+
+def test_cli_json_contract(tmp_path: Path) -> None:
+    shutil.copytree(SEEDS, tmp_path / "data")
+    assert isnad("ingest", cwd=tmp_path).returncode == 0
+    result = isnad("ask", "--json", "متى زار بينيت موسكو؟", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert set(answer) >= {"id", "question", "answers", "elapsed_ms"}
+    for quote in answer["answers"]:
+        assert set(quote) == {"text", "doc_id", "title", "paragraph", "sentence", "score", "start", "end"}
+        source = (tmp_path / "data" / f"{quote['doc_id']}.txt").read_text(encoding="utf-8")
+        assert source[quote["start"] : quote["end"]] == quote["text"]
+
+
+def test_cli_batch_keeps_input_order_and_reports_no_answer(tmp_path: Path) -> None:
+    shutil.copytree(SEEDS, tmp_path / "data")
+    isnad("ingest", cwd=tmp_path)
+    batch = tmp_path / "questions.jsonl"
+    batch.write_text(
+        '{"id": "a", "question": "بينيت موسكو"}\n{"id": "b", "question": "زرقشوف بلقمطير"}\nمن سلف بينت؟\n', encoding="utf-8"
+    )
+    result = isnad("ask", "--json", "--batch", str(batch), cwd=tmp_path)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b", "3"]
+    assert lines[1]["answers"] == [] and lines[1]["no_answer_reason"]
+    assert all(line["elapsed_ms"] >= 0 for line in lines)
