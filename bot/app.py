@@ -63,6 +63,7 @@ class DeliveryRateLimiter(AIORateLimiter):
     connections on the bot's own requests, so a reply is not lost to a transient Bot API failure.
 
     A 400 is the bot's fault and a timeout may have been delivered already: neither is retried.
+    Chat actions bypass it: each answer would otherwise spend half the flood budget on "typing…".
     """
 
     async def process_request(
@@ -74,6 +75,10 @@ class DeliveryRateLimiter(AIORateLimiter):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint == "sendChatAction":
+            # "typing…" is a hint, not a message: it does not wait behind the messages' flood limit,
+            # and a failure is only logged by the handler.
+            return await callback(*args, **kwargs)
         attempt = 0
         while True:
             try:
@@ -141,17 +146,10 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     application.add_handler(CommandHandler("stats", stats_command, filters=admins))
     application.add_handler(CommandHandler(["reload", "stats"], refuse_command))
     # Questions, unknown commands, and messages that are not text
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, question_message)
-    )
-    application.add_handler(
-        MessageHandler(filters.UpdateType.MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE, unknown_command)
-    )
-    application.add_handler(
-        MessageHandler(
-            filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message
-        )
-    )
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, question_message))
+    private_command = filters.UpdateType.MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE
+    application.add_handler(MessageHandler(private_command, unknown_command))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & ~filters.TEXT & ~filters.StatusUpdate.ALL, unsupported_message))
     # Buttons: callback_data carries ids only (<= 64 bytes); the question is looked up in the query log
     application.add_handler(CallbackQueryHandler(example_button, pattern=r"^x:(\d+)$"))
     application.add_handler(CallbackQueryHandler(more_button, pattern=r"^m:(\d+):(\d+)$"))

@@ -12,14 +12,13 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from telegram import Bot, LinkPreviewOptions, Message, ReplyParameters, Update
+from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
 from bot.rendering import (
-    EMPTY_ASK_TEXT,
     ERROR_TEXT,
     EXPIRED_BUTTON_TEXT,
     FEEDBACK_THANKS,
@@ -42,12 +41,16 @@ from retrieval.query_log import QueryLog
 logger = logging.getLogger(__name__)
 
 TOP_K = 3
-# Offered on /start and /help, each only while the corpus answers it (so a new corpus never shows dead ones).
+# Candidates for /start and /help: the first few the corpus answers are offered, so a corpus that
+# cannot answer one never shows it.
 EXAMPLE_QUESTIONS = (
     "متى زار بينيت موسكو؟",
     "أين التقى بوتين ببينيت؟",
     "كم دقيقة استمرت مكالمة نتنياهو مع بوتين؟",
+    "ماذا قال بوتين عن سوريا؟",
+    "لماذا انتقد نتنياهو بوتين؟",
 )
+SHOWN_EXAMPLES = 3
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 
 
@@ -80,11 +83,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer `/ask question`, the way to ask in a group."""
     message = update.effective_message
-    question = command_argument(message.text or "")
-    if not question:
-        await message.reply_text(EMPTY_ASK_TEXT)
-        return
-    await answer_question(context, message, update.effective_user.id, question)
+    await answer_question(context, message, update.effective_user.id, command_argument(message.text or ""))
 
 
 async def question_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -151,9 +150,7 @@ async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await query.answer(PARAGRAPH_GONE_TEXT, show_alert=True)
         return
     await query.answer()
-    await send_html(
-        context, query.message, render_paragraph(quote.title, quote.paragraph, text, quote.text)
-    )
+    await send_html(context, query.message, render_paragraph(quote.title, quote.paragraph, text, quote.text))
 
 
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -180,9 +177,7 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
 
 
-async def answer_question(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, user_id: int, question: str
-) -> None:
+async def answer_question(context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, user_id: int, question: str) -> None:
     """Log the question, answer it in a worker thread while "typing…" shows, reply with quotes and buttons."""
     problem = question_problem(question, contains_arabic(question))
     if problem:
@@ -201,7 +196,7 @@ async def answer_question(
 
 
 async def send_answer(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, query_id: int, answer: Answer, offset: int
+    context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, query_id: int, answer: Answer, offset: int
 ) -> None:
     """Reply with quotes offset+1… of an answer, and the buttons that go with them."""
     rendered = render_answer(answer, first_number=offset + 1)
@@ -211,7 +206,7 @@ async def send_answer(
 
 
 async def send_html(
-    context: ContextTypes.DEFAULT_TYPE, message: Message, html: str, keyboard: object = None
+    context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, html: str, keyboard: InlineKeyboardMarkup | None = None
 ) -> None:
     """Send HTML to `message`'s chat; in a group as a reply to it, so the thread stays readable."""
     reply_to = None
@@ -228,12 +223,12 @@ async def send_html(
 
 
 def answerable_examples(retriever: Retriever) -> dict[int, str]:
-    """The example questions (by number) that the current corpus answers."""
-    return {
-        number: question
-        for number, question in enumerate(EXAMPLE_QUESTIONS)
-        if retriever.ask(question, top_k=1).found
-    }
+    """Up to SHOWN_EXAMPLES example questions (by number) that the current corpus answers."""
+    examples: dict[int, str] = {}
+    for number, question in enumerate(EXAMPLE_QUESTIONS):
+        if len(examples) < SHOWN_EXAMPLES and retriever.ask(question, top_k=1).found:
+            examples[number] = question
+    return examples
 
 
 def command_argument(text: str) -> str:
@@ -251,10 +246,7 @@ def addressed_text(message: Message, bot: Bot) -> str | None:
     """The question in a text message without the bot's @mention, or None in a group if not addressed."""
     text = message.text or ""
     mention = f"@{bot.username}"
-    mentioned = any(
-        found.lower() == mention.lower()
-        for found in message.parse_entities([MessageEntityType.MENTION]).values()
-    )
+    mentioned = any(found.lower() == mention.lower() for found in message.parse_entities([MessageEntityType.MENTION]).values())
     if message.chat.type != ChatType.PRIVATE and not (mentioned or is_reply_to_bot(message, bot)):
         return None
     return " ".join(re.sub(re.escape(mention), " ", text, flags=re.IGNORECASE).split())

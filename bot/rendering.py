@@ -23,10 +23,10 @@ ECHOED_QUESTION_LENGTH = 200
 LISTED_TITLES = 10
 LISTED_PROBLEMS = 10
 
-ERROR_TEXT = "⚠️ حدث خطأ غير متوقع أثناء معالجة رسالتك. سُجّل سؤالك؛ حاول مرة أخرى بعد قليل من فضلك."
+ERROR_TEXT = "⚠️ حدث خطأ غير متوقع أثناء معالجة رسالتك. حاول مرة أخرى بعد قليل من فضلك."
 NOT_TEXT_TEXT = "🙂 أفهم الرسائل النصية فقط. اكتب سؤالك عن الأخبار بالعربية في رسالة نصية من فضلك."
 NOT_ARABIC_TEXT = "🙂 أجيب عن الأسئلة المكتوبة بالعربية. اكتب سؤالك بالعربية من فضلك."
-EMPTY_ASK_TEXT = "اكتب سؤالك بعد الأمر في الرسالة نفسها: /ask ثم السؤال."
+EMPTY_ASK_TEXT = "اكتب سؤالك في الرسالة نفسها، مثل: /ask ثم السؤال."
 UNKNOWN_COMMAND_TEXT = "لا أعرف هذا الأمر. اكتب سؤالك مباشرة، أو أرسل /help لترى كيف تسأل."
 ADMIN_ONLY_TEXT = "عذرًا، هذا الأمر متاح لمشرفي البوت فقط."
 RELOAD_BUSY_TEXT = "⏳ إعادة تحميل المقالات جارية الآن؛ انتظر حتى تنتهي."
@@ -55,11 +55,10 @@ def message_length(text: str) -> int:
 
 def question_problem(text: str, contains_arabic: bool) -> str | None:
     """Why `text` cannot be taken as a question (the polite reply to send), or None if it can."""
+    if not text.strip():
+        return EMPTY_ASK_TEXT
     if len(text) > MAX_QUESTION_LENGTH:
-        return (
-            f"✂️ رسالتك طويلة ({len(text)} حرفًا). اختصر سؤالك في أقل من {MAX_QUESTION_LENGTH} حرف، "
-            "واسأل سؤالًا واحدًا في كل رسالة."
-        )
+        return f"✂️ رسالتك طويلة ({len(text)} حرفًا). اختصر سؤالك في أقل من {MAX_QUESTION_LENGTH} حرف، واسأل سؤالًا واحدًا في كل رسالة."
     if not contains_arabic:
         return NOT_ARABIC_TEXT
     return None
@@ -138,23 +137,20 @@ def render_paragraph(title: str, paragraph: int, text: str, quote: str) -> str:
     before, found, after = text.partition(quote)
     if not found:
         return header + escape(text, quote=False)
-    return header + escape(before, quote=False) + f"<b>{escape(quote, quote=False)}</b>" + escape(after, quote=False)
+    bold = f"<b>{escape(quote, quote=False)}</b>"
+    return header + escape(before, quote=False) + bold + escape(after, quote=False)
 
 
 def render_reload_report(report: IngestReport) -> str:
     """What a reload changed, the corpus totals after it, and the files it could not read."""
     lines = [
-        f"✅ اكتملت إعادة التحميل في {report.seconds:.1f} ث.",
-        f"المقالات: أُضيف {len(report.added)} · حُدّث {len(report.updated)} · حُذف {len(report.removed)}"
-        f" · بلا تغيير {report.unchanged}",
-        f"المجموع الآن: {articles_count(report.documents)} · {report.passages} فقرة"
-        f" · {report.sentences} جملة",
+        f"✅ اكتملت إعادة التحميل في {report.seconds:.2f} ث.",
+        f"المقالات: أُضيف {len(report.added)} · حُدّث {len(report.updated)} · حُذف {len(report.removed)} · بلا تغيير {report.unchanged}",
+        f"المجموع الآن: {articles_count(report.documents)} · {report.passages} فقرة · {report.sentences} جملة",
     ]
     for label, doc_ids in (("أُضيف", report.added), ("حُدّث", report.updated), ("حُذف", report.removed)):
         if doc_ids:
-            lines.append(
-                f"{label}: " + "، ".join(f"<code>{escape(doc_id)}</code>" for doc_id in doc_ids[:10])
-            )
+            lines.append(f"{label}: " + "، ".join(f"<code>{escape(doc_id)}</code>" for doc_id in doc_ids[:10]))
     if report.problems:
         lines.append(f"⚠️ ملفات لم تُقرأ ({len(report.problems)}):")
         lines += [f"• {escape(str(problem))}" for problem in report.problems[:LISTED_PROBLEMS]]
@@ -163,8 +159,7 @@ def render_reload_report(report: IngestReport) -> str:
 
 def render_reload_failure(error: Exception) -> str:
     return (
-        f"❌ فشلت إعادة التحميل: <code>{escape(str(error) or type(error).__name__)}</code>\n"
-        "ما زال الفهرس السابق يعمل، والأسئلة تُجاب منه."
+        f"❌ فشلت إعادة التحميل: <code>{escape(str(error) or type(error).__name__)}</code>\nما زال الفهرس السابق يعمل، والأسئلة تُجاب منه."
     )[:MAX_MESSAGE_LENGTH]
 
 
@@ -185,13 +180,10 @@ def render_stats(corpus: CorpusStats, queries: QueryStats) -> str:
     return _fit_lines(lines)
 
 
-def answer_keyboard(
-    query_id: int, first_index: int, shown: int, more_offset: int | None
-) -> InlineKeyboardMarkup:
+def answer_keyboard(query_id: int, first_index: int, shown: int, more_offset: int | None) -> InlineKeyboardMarkup:
     """📄 n for each quote's paragraph; "more results" when there are more; 👍 / 👎 for the question."""
     paragraphs = [
-        InlineKeyboardButton(f"📄 {index + 1}", callback_data=f"p:{query_id}:{index}")
-        for index in range(first_index, first_index + shown)
+        InlineKeyboardButton(f"📄 {index + 1}", callback_data=f"p:{query_id}:{index}") for index in range(first_index, first_index + shown)
     ]
     actions = []
     if more_offset is not None:
@@ -205,9 +197,7 @@ def answer_keyboard(
 
 def examples_keyboard(examples: dict[int, str]) -> InlineKeyboardMarkup:
     """One button per example question; the callback carries the question's number, not its text."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(question, callback_data=f"x:{number}")] for number, question in examples.items()]
-    )
+    return InlineKeyboardMarkup([[InlineKeyboardButton(question, callback_data=f"x:{number}")] for number, question in examples.items()])
 
 
 def html_to_text(html: str) -> str:

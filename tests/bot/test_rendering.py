@@ -56,13 +56,13 @@ def test_more_results_continue_the_numbering() -> None:
 @pytest.mark.parametrize(
     ("question", "article"),
     [
-        ("ما معنى <b> & </b> في السؤال؟", "نص <i>المقال</i> & «رموز» \"مقتبسة\""),
+        ("ما معنى <b> & </b> في السؤال؟", 'نص <i>المقال</i> & «رموز» "مقتبسة"'),
         ("<script>alert('x')</script> ؟", "a < b > c && d"),
         ("&amp; &lt; ؟", "&#1; &unknown;"),
     ],
 )
 def test_everything_from_users_and_articles_is_escaped(question: str, article: str) -> None:
-    rendered = render_answer(answer(quote(article, title=f"عنوان {article}", url="https://x.test/?a=1&b=\"2\""), question=question))
+    rendered = render_answer(answer(quote(article, title=f"عنوان {article}", url='https://x.test/?a=1&b="2"'), question=question))
     text = parse_telegram_html(rendered.html)  # raises if Telegram would reject the HTML
     assert question in text
     assert f"«{article}»" in text
@@ -114,6 +114,7 @@ def test_paragraph_bolds_the_quote_and_respects_the_cap() -> None:
         ("12345 ؟", False),
         ("س" * 501, False),
         ("س" * 500, True),
+        ("  ", False),
     ],
 )
 def test_question_problem(text: str, accepted: bool) -> None:
@@ -124,7 +125,14 @@ def test_question_problem(text: str, accepted: bool) -> None:
 
 @pytest.mark.parametrize(
     ("n", "expected"),
-    [(1, "مقال واحد"), (2, "مقالان"), (5, "5 مقالات"), (10, "10 مقالات"), (11, "11 مقالًا"), (103, "103 مقالات")],
+    [
+        (1, "مقال واحد"),
+        (2, "مقالان"),
+        (5, "5 مقالات"),
+        (10, "10 مقالات"),
+        (11, "11 مقالًا"),
+        (103, "103 مقالات"),
+    ],
 )
 def test_articles_count(n: int, expected: str) -> None:
     assert articles_count(n) == expected

@@ -1,0 +1,183 @@
+"""`isnad demo`: chat with the bot in the terminal: the real bot on a fake Telegram, no token, no network.
+
+    isnad demo                        # type a question; a number presses a button; /quit or Ctrl-D leaves
+    printf 'متى زار بينيت موسكو؟\\n1\\n' | isnad demo
+
+The bot runs exactly as with Telegram (same handlers, same HTTP client) against `bot.fake_telegram` on
+127.0.0.1. The person at the keyboard is an admin, so /reload and /stats work too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import threading
+import time
+from dataclasses import replace
+from typing import Any, TextIO
+
+from telegram.ext import Application
+
+from bot.app import build_application, configure_logging, polling
+from bot.config import Settings
+from bot.fake_telegram import FakeTelegram
+from bot.rendering import html_to_text
+from retrieval import RetrievalError, Retriever
+from retrieval.query_log import QueryLog
+
+DEMO_TOKEN = "100000:isnad-demo-token-not-a-secret-at-all"
+YOU = 1001  # the chat and user id of the person at the keyboard
+REPLY_TIMEOUT_SECONDS = 60.0
+QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
+
+
+def run_demo(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
+    """`isnad demo`: open the corpus, start the fake Telegram and the bot, chat until /quit or EOF."""
+    configure_logging("WARNING")  # the terminal is the chat; only problems go to stderr
+    try:
+        return asyncio.run(_demo(settings, stdin or sys.stdin, stdout or sys.stdout))
+    except KeyboardInterrupt:
+        return 0
+
+
+async def _demo(settings: Settings, stdin: TextIO, out: TextIO) -> int:
+    print(f"isnad demo: reading the articles in {settings.data_dir}…", file=out, flush=True)
+    try:
+        retriever = await asyncio.to_thread(Retriever.open, settings.db_path)
+        report = await asyncio.to_thread(retriever.sync, settings.data_dir)
+    except RetrievalError as error:
+        print(f"isnad demo: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"{report.documents} articles, {report.sentences} sentences. The bot is running on a fake Telegram; "
+        "type a question in Arabic, a number to press a button, /quit to leave.\n",
+        file=out,
+        flush=True,
+    )
+    lines = _stdin_lines(stdin)
+    query_log = QueryLog(settings.db_path)
+    try:
+        with FakeTelegram(token=DEMO_TOKEN) as fake:
+            demo_settings = replace(
+                settings,
+                telegram_token=DEMO_TOKEN,
+                telegram_api_url=fake.base_url,
+                admin_ids=settings.admin_ids | {YOU},
+            )
+            application = build_application(demo_settings, retriever, query_log)
+            async with polling(application):
+                chat = TerminalChat(fake, application, out)
+                await chat.say("/start")
+                interactive = stdin.isatty()
+                while True:
+                    if interactive:
+                        print("أنت ▸ ", end="", file=out, flush=True)
+                    line = await lines.get()
+                    if line is None or line.strip() in QUIT_COMMANDS:
+                        break
+                    if not line.strip():
+                        continue
+                    if not interactive:
+                        print(f"أنت ▸ {line}", file=out, flush=True)
+                    if line.strip().isdigit():
+                        await chat.press(int(line.strip()))
+                    else:
+                        await chat.say(line)
+    finally:
+        query_log.close()
+    print("مع السلامة!", file=out, flush=True)
+    return 0
+
+
+class TerminalChat:
+    """The person at the keyboard: sends what they type to the bot and prints what the bot does."""
+
+    def __init__(self, fake: FakeTelegram, application: Application, out: TextIO) -> None:
+        self.fake = fake
+        self.application = application
+        self.out = out
+        self.buttons: list[tuple[int, str]] = []  # (message_id, callback_data), pressed by number
+        self._seen_messages = 0
+        self._seen_edits = 0
+        self._seen_answers = 0
+
+    async def say(self, text: str) -> None:
+        self.fake.user_says(YOU, text, user_id=YOU, first_name="أنت")
+        await self._show_response()
+
+    async def press(self, number: int) -> None:
+        if not 1 <= number <= len(self.buttons):
+            print(f"(لا يوجد زر رقم {number})", file=self.out, flush=True)
+            return
+        message_id, data = self.buttons[number - 1]
+        self.fake.press_button(YOU, message_id, data, user_id=YOU)
+        await self._show_response()
+
+    async def _show_response(self) -> None:
+        """Wait until the bot has responded and finished handling, then print what it did."""
+        deadline = time.monotonic() + REPLY_TIMEOUT_SECONDS
+        while not self._responded() or not await self._bot_idle():
+            if time.monotonic() > deadline:
+                print("(لا رد من البوت)", file=self.out, flush=True)
+                break
+            await asyncio.sleep(0.02)
+        messages = self.fake.messages(YOU)
+        fresh = messages[self._seen_messages :]
+        for message in fresh:  # as they read now, edits included
+            self._print("isnad ▸", message["text"])
+            if message.get("reply_markup"):
+                self._show_buttons(message)
+        edits = self.fake.edits(YOU)
+        shown = {message["message_id"] for message in fresh}
+        for edit in edits[self._seen_edits :]:
+            if edit["message_id"] not in shown:
+                self._print("isnad ✎", edit["text"])
+        answers = self.fake.callback_answers
+        for answer in answers[self._seen_answers :]:
+            if answer.get("text"):
+                print(f"isnad 💬 {answer['text']}\n", file=self.out, flush=True)
+        self._seen_messages, self._seen_edits, self._seen_answers = len(messages), len(edits), len(answers)
+
+    def _responded(self) -> bool:
+        return (
+            len(self.fake.messages(YOU)) > self._seen_messages
+            or len(self.fake.edits(YOU)) > self._seen_edits
+            or len(self.fake.callback_answers) > self._seen_answers
+        )
+
+    async def _bot_idle(self) -> bool:
+        """No update queued or being handled, twice in a row (a handler may be between two sends)."""
+        for _ in range(2):
+            if self.application.update_queue.qsize() or self.application.update_processor.current_concurrent_updates:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+    def _print(self, who: str, html: str) -> None:
+        print(f"{who}\n{html_to_text(html)}\n", file=self.out, flush=True)
+
+    def _show_buttons(self, message: dict[str, Any]) -> None:
+        self.buttons = []
+        for row in message["reply_markup"]["inline_keyboard"]:
+            labels = []
+            for button in row:
+                self.buttons.append((message["message_id"], button["callback_data"]))
+                labels.append(f"[{len(self.buttons)}] {button['text']}")
+            print("   " + "   ".join(labels), file=self.out)
+        print(file=self.out, flush=True)
+
+
+def _stdin_lines(stdin: TextIO) -> asyncio.Queue[str | None]:
+    """Lines typed (or piped) into stdin, then None at EOF; read by a daemon thread so Ctrl-C still works."""
+    loop = asyncio.get_running_loop()
+    lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def read() -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is gone: the demo has ended
+            for line in stdin:
+                loop.call_soon_threadsafe(lines.put_nowait, line.rstrip("\r\n"))
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+    threading.Thread(target=read, name="demo-stdin", daemon=True).start()
+    return lines

@@ -1,0 +1,512 @@
+"""End to end: the real python-telegram-bot client over loopback HTTP against the fake Bot API server,
+with a real Retriever on a temporary copy of data/ and a temporary database."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+import os
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.app import TokenRedactor, build_application, configure_logging, polling, run_bot
+from bot.config import PROJECT_ROOT, Settings
+from bot.demo import run_demo
+from bot.fake_telegram import FakeTelegram, parse_telegram_html
+from bot.loadtest import run_loadtest
+from bot.rendering import (
+    ADMIN_ONLY_TEXT,
+    EMPTY_ASK_TEXT,
+    ERROR_TEXT,
+    EXPIRED_BUTTON_TEXT,
+    NOT_ARABIC_TEXT,
+    NOT_TEXT_TEXT,
+    RELOAD_STARTED_TEXT,
+    UNKNOWN_COMMAND_TEXT,
+)
+from retrieval import Retriever
+from retrieval.query_log import QueryLog
+
+ADMIN = 777
+GROUP = -1001
+ANSWERED = "متى زار بينيت موسكو؟"
+UNANSWERED = "ما الهدية التي قدمها بوتين لبينيت خلال لقائهما؟"
+QUESTIONS = (
+    ANSWERED,
+    "ماذا قال بوتين عن سوريا؟",
+    "كم دقيقة استمرت مكالمة نتنياهو مع بوتين؟",
+    "من هو رئيس وزراء إسرائيل؟",
+    UNANSWERED,
+)
+QUOTE_LINE = re.compile(r"^(\d+)\. «(.*)» \[(\d+)\]$", re.MULTILINE)
+SOURCE_LINE = re.compile(r"^\[(\d+)\] (.*) — الفقرة (\d+)$", re.MULTILINE)
+NO_ANSWER = "لم أجد في المقالات ما يجيب عن سؤالك"
+NEW_ARTICLE = (
+    "افتتاح متحف الخط العربي في الرباط\n\n"
+    "افتتح وزير الثقافة المغربي متحف الخط العربي في مدينة الرباط يوم الخميس الماضي.\n\n"
+    "ويضم المتحف أكثر من ثلاثمئة مخطوطة نادرة جُمعت من مكتبات المغرب والأندلس.\n"
+)
+NEW_QUESTION = "أين افتتح متحف الخط العربي؟"
+
+
+@dataclass
+class Corpus:
+    data_dir: Path
+    db_path: Path
+    retriever: Retriever
+
+
+@dataclass
+class RunningBot:
+    fake: FakeTelegram
+    corpus: Corpus
+    query_log: QueryLog
+
+    async def ask(self, chat_id: int, text: str, timeout: float = 10.0, **kwargs: Any) -> dict:
+        """A user writes in a chat; the bot's one reply."""
+        self.fake.user_says(chat_id, text, **kwargs)
+        [reply] = await self.fake.await_messages(chat_id, 1, timeout)
+        return reply
+
+    async def press(self, chat_id: int, message: dict, data: str, **kwargs: Any) -> None:
+        self.fake.press_button(chat_id, message["message_id"], data, **kwargs)
+
+
+def make_corpus(folder: Path) -> Corpus:
+    data_dir = folder / "data"
+    shutil.copytree(PROJECT_ROOT / "data", data_dir)
+    db_path = folder / "isnad.db"
+    retriever = Retriever.open(db_path)
+    retriever.sync(data_dir)
+    return Corpus(data_dir, db_path, retriever)
+
+
+@asynccontextmanager
+async def running_bot(corpus: Corpus, fake: FakeTelegram) -> AsyncIterator[RunningBot]:
+    settings = Settings(
+        data_dir=corpus.data_dir,
+        db_path=corpus.db_path,
+        telegram_token=fake.token,
+        telegram_api_url=fake.base_url,
+        admin_ids=frozenset({ADMIN}),
+    )
+    query_log = QueryLog(corpus.db_path)
+    try:
+        async with polling(build_application(settings, corpus.retriever, query_log)):
+            yield RunningBot(fake, corpus, query_log)
+    finally:
+        query_log.close()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
+    return make_corpus(tmp_path_factory.mktemp("corpus"))
+
+
+@pytest.fixture
+async def bot(corpus: Corpus, fake_telegram: FakeTelegram) -> AsyncIterator[RunningBot]:
+    async with running_bot(corpus, fake_telegram) as running:
+        yield running
+
+
+@pytest.fixture
+async def own_bot(tmp_path: Path, fake_telegram: FakeTelegram) -> AsyncIterator[RunningBot]:
+    """A bot on a corpus of its own, which the test may change."""
+    async with running_bot(make_corpus(tmp_path), fake_telegram) as running:
+        yield running
+
+
+def quotes_of(reply: dict) -> list[str]:
+    return [match.group(2) for match in QUOTE_LINE.finditer(reply["plain_text"])]
+
+
+def buttons(reply: dict) -> list[str]:
+    markup = reply.get("reply_markup") or {"inline_keyboard": []}
+    return [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
+
+
+def corpus_texts(corpus: Corpus) -> list[str]:
+    return [path.read_text(encoding="utf-8") for path in corpus.data_dir.iterdir()]
+
+
+async def quiet(fake: FakeTelegram, chat_id: int, seconds: float = 0.5) -> None:
+    """Assert the bot sends nothing more to the chat for a while."""
+    before = len(fake.messages(chat_id))
+    await asyncio.sleep(seconds)
+    assert len(fake.messages(chat_id)) == before
+
+
+async def test_start_and_help(bot: RunningBot) -> None:
+    start = await bot.ask(1, "/start")
+    text = start["plain_text"]
+    assert start["parse_mode"] == "HTML"
+    assert "5 مقالات" in text
+    assert "مكالمة مفاجئة: بوتين يتواصل مع نتنياهو لأول مرة منذ 2023" in text
+    assert "/ask" in text and "@isnad_test_bot" in text
+    examples = [data for data in buttons(start) if data.startswith("x:")]
+    assert 2 <= len(examples) <= 3, start["reply_markup"]
+    assert (await bot.ask(1, "/help"))["plain_text"] == text
+    assert [command["command"] for command in bot.fake.commands] == ["ask", "help", "start"]
+
+    await bot.press(1, start, examples[0])
+    [answer] = await bot.fake.await_messages(1)
+    assert quotes_of(answer)
+
+
+async def test_question_answered_with_verbatim_quote_and_citation(bot: RunningBot) -> None:
+    reply = await bot.ask(2, ANSWERED)
+    assert bot.fake.chat_actions(2) == ["typing"]
+    quotes = quotes_of(reply)
+    assert quotes, reply["plain_text"]
+    texts = corpus_texts(bot.corpus)
+    for quote in quotes:
+        assert any(quote in text for text in texts), f"not verbatim: {quote}"
+    assert any("بينيت" in quote and "موسكو" in quote for quote in quotes)
+    sources = SOURCE_LINE.findall(reply["plain_text"])
+    assert sources and all(title for _, title, _ in sources)
+
+    query_id = int(buttons(reply)[0].split(":")[1])
+    logged = bot.query_log.get(query_id)
+    assert (logged.chat_id, logged.user_id, logged.question, logged.found) == (2, 2, ANSWERED, True)
+    first = logged.quotes[0]
+    assert first.text == quotes[0]
+    assert first.text in bot.corpus.retriever.paragraph(first.doc_id, first.paragraph)
+    citation = QUOTE_LINE.search(reply["plain_text"]).group(3)
+    assert (citation, first.title, str(first.paragraph)) in sources
+
+
+async def test_no_answer_says_so(bot: RunningBot) -> None:
+    reply = await bot.ask(3, UNANSWERED)
+    assert NO_ANSWER in reply["plain_text"]
+    assert UNANSWERED in reply["plain_text"]
+    assert not quotes_of(reply)
+    assert [data.split(":")[0] for data in buttons(reply)] == ["f", "f"]
+    query_id = int(buttons(reply)[0].split(":")[1])
+    assert bot.query_log.get(query_id).found is False
+
+
+async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
+    fake = bot.fake
+    group = {"chat_type": "group", "user_id": 55}
+    fake.user_says(GROUP, "صباح الخير يا جماعة، هل رأيتم الأخبار؟", **group)
+    fake.user_sends(GROUP, "sticker", chat_type="group", user_id=55)
+    await quiet(fake, GROUP)
+
+    asked = fake.user_says(GROUP, f"/ask {ANSWERED}", **group)
+    [reply] = await fake.await_messages(GROUP)
+    assert reply["reply_to_message_id"] == asked["message_id"]
+    assert quotes_of(reply)
+
+    asked = fake.user_says(GROUP, f"/ask@isnad_test_bot {ANSWERED}", **group)
+    [reply] = await fake.await_messages(GROUP)
+    assert reply["reply_to_message_id"] == asked["message_id"]
+
+    mention = fake.user_says(GROUP, f"@isnad_test_bot {ANSWERED}", **group)
+    [reply] = await fake.await_messages(GROUP)
+    assert reply["reply_to_message_id"] == mention["message_id"]
+    assert f"🔎 {ANSWERED}" in reply["plain_text"]  # the mention is not part of the question
+
+    follow_up = fake.user_says(GROUP, "ماذا قال بوتين عن سوريا؟", reply_to_message_id=reply["message_id"], **group)
+    [reply] = await fake.await_messages(GROUP)
+    assert reply["reply_to_message_id"] == follow_up["message_id"]
+    assert quotes_of(reply)
+
+    fake.user_says(GROUP, "/ask", **group)
+    [reply] = await fake.await_messages(GROUP)
+    assert reply["plain_text"] == EMPTY_ASK_TEXT
+
+    fake.user_says(GROUP, "@someone_else ما رأيك؟", **group)
+    fake.user_says(GROUP, "/other_command", **group)
+    await quiet(fake, GROUP)
+
+
+@pytest.mark.parametrize("kind", ["sticker", "photo", "voice", "document", "location"])
+async def test_non_text_gets_a_polite_reply(bot: RunningBot, kind: str) -> None:
+    bot.fake.user_sends(4, kind)
+    [reply] = await bot.fake.await_messages(4)
+    assert reply["plain_text"] == NOT_TEXT_TEXT
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("😀👍🎉", NOT_ARABIC_TEXT),
+        ("When did Bennett visit Moscow?", NOT_ARABIC_TEXT),
+        ("؟؟؟ 123", NOT_ARABIC_TEXT),
+        ("/nonsense", UNKNOWN_COMMAND_TEXT),
+    ],
+)
+async def test_text_that_is_not_a_question(bot: RunningBot, text: str, expected: str) -> None:
+    assert (await bot.ask(5, text))["plain_text"] == expected
+
+
+async def test_overlong_message(bot: RunningBot) -> None:
+    reply = await bot.ask(5, "متى زار بينيت موسكو " * 40)
+    assert "رسالتك طويلة" in reply["plain_text"]
+    assert "500" in reply["plain_text"]
+
+
+async def test_html_special_characters_are_echoed_safely(bot: RunningBot) -> None:
+    question = 'ماذا قال <b>بوتين</b> & نتنياهو عن "سوريا" <i>؟'
+    reply = await bot.ask(6, question)
+    assert f"🔎 {question}" in reply["plain_text"] or f"«{question}»" in reply["plain_text"]
+    assert "&lt;b&gt;بوتين&lt;/b&gt; &amp; نتنياهو" in reply["text"]
+    assert parse_telegram_html(reply["text"]) == reply["plain_text"]
+    assert not bot.fake.rejections
+
+
+async def test_buttons_more_paragraph_feedback(bot: RunningBot) -> None:
+    fake = bot.fake
+    reply = await bot.ask(7, "ماذا قال بوتين عن سوريا؟")
+    data = buttons(reply)
+    query_id = int(data[0].split(":")[1])
+    assert data == [f"p:{query_id}:{n}" for n in range(3)] + [
+        f"m:{query_id}:3",
+        f"f:{query_id}:+1",
+        f"f:{query_id}:-1",
+    ]
+
+    await bot.press(7, reply, f"m:{query_id}:3")
+    [more] = await fake.await_messages(7)
+    assert re.search(r"^4\. «", more["plain_text"], re.MULTILINE)
+    assert f"p:{query_id}:3" in buttons(more)
+    assert set(quotes_of(more)).isdisjoint(quotes_of(reply))
+
+    await bot.press(7, more, f"p:{query_id}:3")
+    [paragraph] = await fake.await_messages(7)
+    assert quotes_of(more)[0] in paragraph["plain_text"]
+    assert "الفقرة" in paragraph["plain_text"] and "<b>" in paragraph["text"]
+
+    await bot.press(7, reply, f"f:{query_id}:-1")
+    await bot.press(7, reply, f"f:{query_id}:+1")
+    for _ in range(50):
+        if len(fake.callback_answers) >= 4:
+            break
+        await asyncio.sleep(0.05)
+    assert "👍" in fake.callback_answers[-1]["text"]
+    assert bot.query_log.get(query_id).feedback == 1
+
+    fake.press_button(7, reply["message_id"], "p:999999:0", strict=False)
+    fake.press_button(7, reply["message_id"], "something-old", strict=False)
+    for _ in range(50):
+        if len(fake.callback_answers) >= 6:
+            break
+        await asyncio.sleep(0.05)
+    assert [answer.get("text") for answer in fake.callback_answers[-2:]] == [EXPIRED_BUTTON_TEXT] * 2
+
+
+async def test_non_admins_are_refused_and_logged(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.admin")
+    for command in ("/reload", "/stats"):
+        assert (await bot.ask(8, command, user_id=8))["plain_text"] == ADMIN_ONLY_TEXT
+    refusals = [record.getMessage() for record in caplog.records if "Refused" in record.getMessage()]
+    assert len(refusals) == 2 and all("user 8" in message for message in refusals)
+
+
+async def test_admin_stats(bot: RunningBot) -> None:
+    await bot.ask(9, ANSWERED)
+    await bot.ask(9, UNANSWERED)
+    stats = (await bot.ask(ADMIN, "/stats"))["plain_text"]
+    assert "المقالات: 5" in stats
+    assert re.search(r"الأسئلة اليوم: \d+ · المجموع: \d+", stats)
+    assert "بلا إجابة:" in stats and "الوسيط" in stats and "p95" in stats and "👍" in stats
+    assert UNANSWERED in stats.split("آخر الأسئلة بلا إجابة:")[1]
+
+
+async def test_admin_reload_during_traffic(own_bot: RunningBot) -> None:
+    fake, corpus = own_bot.fake, own_bot.corpus
+    assert NO_ANSWER in (await own_bot.ask(10, NEW_QUESTION))["plain_text"]
+    (corpus.data_dir / "900_museum.txt").write_text(NEW_ARTICLE, encoding="utf-8")
+
+    chats = range(100, 120)
+    for chat_id in chats:
+        fake.user_says(chat_id, QUESTIONS[chat_id % len(QUESTIONS)])
+    fake.user_says(ADMIN, "/reload")
+    for chat_id in chats:
+        fake.user_says(chat_id, QUESTIONS[(chat_id + 1) % len(QUESTIONS)])
+
+    [notice] = await fake.await_messages(ADMIN)
+    assert notice["plain_text"] == RELOAD_STARTED_TEXT
+    report = (await fake.await_edit(ADMIN))["plain_text"]
+    assert "أُضيف 1 · حُدّث 0 · حُذف 0" in report
+    assert "900_museum" in report and "6 مقالات" in report
+    for chat_id in chats:
+        replies = await fake.await_messages(chat_id, 2, timeout=20)
+        assert all(ERROR_TEXT not in reply["plain_text"] for reply in replies)
+
+    reply = await own_bot.ask(10, NEW_QUESTION)
+    assert any("متحف الخط العربي" in quote for quote in quotes_of(reply)), reply["plain_text"]
+
+
+async def test_failed_reload_keeps_the_old_index(own_bot: RunningBot) -> None:
+    shutil.rmtree(own_bot.corpus.data_dir)
+    await own_bot.ask(ADMIN, "/reload")
+    report = (await own_bot.fake.await_edit(ADMIN))["plain_text"]
+    assert "فشلت إعادة التحميل" in report
+    assert quotes_of(await own_bot.ask(11, ANSWERED))
+
+
+async def test_one_reload_at_a_time(own_bot: RunningBot) -> None:
+    fake = own_bot.fake
+    fake.delay("sendMessage", 0.5)  # holds the first reload's notice, so the second arrives during it
+    fake.user_says(ADMIN, "/reload")
+    await asyncio.sleep(0.2)
+    fake.user_says(ADMIN, "/reload")
+    first, second = await fake.await_messages(ADMIN, 2)
+    texts = {first["plain_text"], second["plain_text"]}
+    assert any("جارية الآن" in text for text in texts)
+    assert "اكتملت إعادة التحميل" in (await fake.await_edit(ADMIN))["plain_text"]
+
+
+async def test_flood_control_429_is_waited_out(bot: RunningBot) -> None:
+    bot.fake.fail_next("sendMessage", status=429, retry_after=1)
+    started = time.monotonic()
+    reply = await bot.ask(12, ANSWERED)
+    assert time.monotonic() - started >= 1.0
+    assert quotes_of(reply)
+    assert [method for method, _, _ in bot.fake.rejections] == ["sendMessage"]
+
+
+async def test_5xx_on_send_is_retried(bot: RunningBot) -> None:
+    bot.fake.fail_next("sendMessage", status=500, times=2)
+    assert quotes_of(await bot.ask(13, ANSWERED))
+    assert len(bot.fake.messages(13)) == 1
+
+
+async def test_getupdates_5xx_then_recovery_loses_nothing(bot: RunningBot) -> None:
+    fake = bot.fake
+    fake.fail_next("getUpdates", status=502, times=2)
+    assert quotes_of(await bot.ask(14, ANSWERED, timeout=15))
+    fake.user_says(14, UNANSWERED)  # sent while polls are failing (or after they have recovered)
+    fake.user_says(14, "ماذا قال بوتين عن سوريا؟")
+    replies = await fake.await_messages(14, 2, timeout=15)
+    assert sum(NO_ANSWER in reply["plain_text"] for reply in replies) == 1
+    assert [method for method, _, _ in fake.rejections].count("getUpdates") == 2
+    await quiet(fake, 14, 0.3)  # and nothing answered twice
+
+
+async def test_50_chats_at_once_lose_nothing(bot: RunningBot) -> None:
+    chats = range(1000, 1050)
+    for chat_id in chats:
+        bot.fake.user_says(chat_id, QUESTIONS[chat_id % len(QUESTIONS)])
+    replies = await asyncio.gather(*(bot.fake.await_messages(chat_id, 1, timeout=30) for chat_id in chats))
+    for chat_id, [reply] in zip(chats, replies, strict=True):
+        question = QUESTIONS[chat_id % len(QUESTIONS)]
+        assert question in reply["plain_text"]
+        assert ERROR_TEXT not in reply["plain_text"]
+
+
+async def test_a_crash_is_reported_and_the_question_kept(bot: RunningBot, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(bot.corpus.retriever, "ask", broken)
+    reply = await bot.ask(15, "سؤال سيتعطل عند الإجابة؟")
+    assert reply["plain_text"] == ERROR_TEXT
+    with sqlite3.connect(bot.corpus.db_path) as connection:
+        kept = connection.execute("SELECT question, found FROM queries WHERE chat_id = 15").fetchall()
+    assert kept == [("سؤال سيتعطل عند الإجابة؟", None)]
+
+
+def test_run_bot_without_a_token_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(data_dir=tmp_path, db_path=tmp_path / "isnad.db")
+    assert run_bot(settings) == 2
+    error = capsys.readouterr().err
+    assert "TELEGRAM_BOT_TOKEN" in error and "isnad demo" in error
+    assert run_bot(Settings(data_dir=tmp_path, db_path=tmp_path / "isnad.db", telegram_token="oops")) == 2
+    assert not (tmp_path / "isnad.db").exists()
+
+
+def test_the_token_never_reaches_the_logs(capsys: pytest.CaptureFixture[str]) -> None:
+    token = "123456:SECRET-abcdefghijklmnopqrstuvwxyz0123"
+    configure_logging("INFO", token)
+    assert logging.getLogger("httpx").level == logging.WARNING
+    logger = logging.getLogger("test.redaction")
+    handler = logging.StreamHandler()
+    handler.addFilter(TokenRedactor(token))
+    logger.addHandler(handler)
+    try:
+        logger.warning("POST https://api.telegram.org/bot%s/getMe failed", token)
+    finally:
+        logger.removeHandler(handler)
+    error = capsys.readouterr().err
+    assert token not in error and "bot<token>/getMe" in error
+
+
+def test_demo_with_piped_input(corpus: Corpus) -> None:
+    settings = Settings(data_dir=corpus.data_dir, db_path=corpus.db_path)
+    out = io.StringIO()
+    typed = io.StringIO(f"{ANSWERED}\n1\n9\n/stats\nhello\n")
+    assert run_demo(settings, stdin=typed, stdout=out) == 0
+    transcript = out.getvalue()
+    assert "جرّب أحد هذه الأسئلة" in transcript  # /start is shown first
+    assert f"أنت ▸ {ANSWERED}" in transcript
+    assert re.search(r"^1\. «.+» \[1\]$", transcript, re.MULTILINE)
+    assert "[1] 📄 1" in transcript and "[5] 👍" in transcript
+    assert "— الفقرة" in transcript
+    assert "(لا يوجد زر رقم 9)" in transcript
+    assert "إحصاءات إسناد" in transcript  # the person at the keyboard is an admin
+    assert NOT_ARABIC_TEXT in transcript
+    assert transcript.rstrip().endswith("مع السلامة!")
+
+
+def test_loadtest_reports_nothing_lost(corpus: Corpus, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(data_dir=corpus.data_dir, db_path=corpus.db_path)
+    assert run_loadtest(settings, chats=5, questions_per_chat=2) == 0
+    report = capsys.readouterr().out
+    assert re.search(r"^answered\s+10$", report, re.MULTILINE)
+    assert re.search(r"^lost\s+0$", report, re.MULTILINE)
+    assert re.search(r"^latency\s+p50 \d+ ms · p99 \d+ ms$", report, re.MULTILINE)
+
+
+def test_isnad_bot_on_a_fresh_database(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    """`run_bot` in its own process: ingests into a new ISNAD_DB, polls, answers, stops cleanly on SIGINT."""
+    environment = {
+        **os.environ,
+        "ISNAD_DATA": str(PROJECT_ROOT / "data"),
+        "ISNAD_DB": str(tmp_path / "fresh.db"),
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.base_url,
+        "ISNAD_LOG_LEVEL": "DEBUG",
+    }
+    script = "from bot.app import run_bot; from bot.config import Settings; raise SystemExit(run_bot(Settings.from_env(dotenv=False)))"
+    log_path = tmp_path / "bot.log"  # a file, not a pipe: DEBUG logs would fill a pipe and block the bot
+    with log_path.open("w") as log_file:
+        process = subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=environment, stderr=log_file)
+    fake_telegram.user_says(20, ANSWERED)
+    deadline = time.monotonic() + 60
+    while not fake_telegram.messages(20) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    exited_early = process.poll() is not None
+    process.send_signal(signal.SIGINT)
+    process.wait(timeout=15)
+    logs = log_path.read_text()
+    assert not exited_early, f"isnad bot exited early:\n{logs}"
+    assert quotes_of(fake_telegram.messages(20)[0])
+    assert process.returncode == 0, logs
+    assert fake_telegram.token not in logs
+    assert "Bot @isnad_test_bot is up" in logs
+
+
+def test_isnad_bot_with_a_rejected_token(tmp_path: Path, fake_telegram: FakeTelegram, capsys: pytest.CaptureFixture[str]) -> None:
+    settings = Settings(
+        data_dir=PROJECT_ROOT / "data",
+        db_path=tmp_path / "isnad.db",
+        telegram_token="654321:REVOKED-abcdefghijklmnopqrstuvwxyz",
+        telegram_api_url=fake_telegram.base_url,
+    )
+    assert run_bot(settings) == 2
+    assert "Telegram rejected TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
