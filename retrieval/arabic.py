@@ -157,14 +157,18 @@ def stem_ngrams(token: str, low: int, high: int) -> tuple[str, ...]:
     return tuple(word[i : i + n] for n in range(low, high + 1) for i in range(len(word) - n + 1))
 
 
+@lru_cache(maxsize=500_000)
+def token_terms(token: str, ngrams: tuple[int, int] | None = None) -> tuple[str, ...]:
+    """The index terms of one normalized token: its features, then its stem's n-grams when it has features."""
+    features = token_features(token)
+    return features + stem_ngrams(token, *ngrams) if ngrams and features else features
+
+
 def analyze(text: str, ngrams: tuple[int, int] | None = None) -> list[str]:
-    """Text to index terms, for scikit-learn's ``analyzer=`` (the same for articles and questions)."""
+    """Text to index terms (the same for articles and questions): the terms of each token, in order."""
     terms: list[str] = []
     for token in tokenize(text):
-        features = token_features(token)
-        terms.extend(features)
-        if ngrams and features:
-            terms.extend(stem_ngrams(token, *ngrams))
+        terms.extend(token_terms(token, ngrams))
     return terms
 
 
@@ -243,14 +247,22 @@ def sentence_cues(sentence: str) -> int:
     """Bit flags for what a sentence holds: a time (CUE_TIME), a number (CUE_NUMBER), a cause (CUE_CAUSE)."""
     flags = 0
     for token in tokenize(sentence):
-        if _DIGIT.search(token):
-            flags |= CUE_TIME | CUE_NUMBER
-        if token in _MONTHS_AND_DAYS:
-            flags |= CUE_TIME
-        if token in _NUMBER_WORDS:
-            flags |= CUE_NUMBER
-        if token in _CAUSE_WORDS:
-            flags |= CUE_CAUSE
+        flags |= token_cues(token)
+    return flags
+
+
+@lru_cache(maxsize=500_000)
+def token_cues(token: str) -> int:
+    """The cue flags of one normalized token (see ``sentence_cues``)."""
+    flags = 0
+    if _DIGIT.search(token):
+        flags |= CUE_TIME | CUE_NUMBER
+    if token in _MONTHS_AND_DAYS:
+        flags |= CUE_TIME
+    if token in _NUMBER_WORDS:
+        flags |= CUE_NUMBER
+    if token in _CAUSE_WORDS:
+        flags |= CUE_CAUSE
     return flags
 
 

@@ -22,6 +22,7 @@ import hashlib
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from retrieval.answers import Problem
@@ -43,7 +44,7 @@ class Article:
     published: str | None = None
     line: int | None = None  # line number in a .jsonl archive
 
-    @property
+    @cached_property
     def sha256(self) -> str:
         payload = json.dumps([self.title, self.text, self.url, self.source, self.published], ensure_ascii=False)
         return hashlib.sha256(payload.encode("utf-8")).hexdigest()

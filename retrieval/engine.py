@@ -127,26 +127,27 @@ def load_or_build(store: Store, params: IndexParams, progress: Progress | None =
 
 
 def corpus_tables(store: Store) -> CorpusTables:
-    """Read the whole corpus out of the store as the index's parallel arrays."""
-    doc_ids, titles, urls, texts = [], [], [], []
-    sent_cols: list[list[int]] = [[], [], [], [], []]
-    pass_first, pass_last = [], []
-    for doc_index, (_, doc_id, title, url, text, sentences, passages) in enumerate(store.iter_corpus()):
-        base = len(texts)
-        doc_ids.append(doc_id)
-        titles.append(title)
-        urls.append(url)
-        for s in sentences:
-            texts.append(text[s.start : s.end])
-            for column, value in zip(sent_cols, (doc_index, s.paragraph, s.number, s.start, s.end), strict=True):
-                column.append(value)
-        for first, last in passages:
-            pass_first.append(base + first - 1)
-            pass_last.append(base + last - 1)
-    arrays = [np.asarray(column, dtype=np.int32) for column in sent_cols]
+    """Read the whole corpus out of the store as the index's parallel arrays (sentences in document order)."""
+    documents, sentences, passages = store.corpus_rows()
+    keys = np.array([row[0] for row in documents], dtype=np.int64)
+    texts = [row[4] for row in documents]
+    sent_doc = np.searchsorted(keys, sentences[:, 0]).astype(np.int32)
+    first_of_doc = np.searchsorted(sentences[:, 0], keys)  # global index of each document's first sentence
+    pass_doc = np.searchsorted(keys, passages[:, 0])
     return CorpusTables(
-        doc_ids, titles, urls, texts, *arrays,
-        pass_first=np.asarray(pass_first, dtype=np.int32), pass_last=np.asarray(pass_last, dtype=np.int32),
+        doc_ids=[row[1] for row in documents],
+        titles=[row[2] for row in documents],
+        urls=[row[3] for row in documents],
+        sentence_texts=[
+            texts[d][s:e] for d, s, e in zip(sent_doc.tolist(), sentences[:, 3].tolist(), sentences[:, 4].tolist(), strict=True)
+        ],
+        sent_doc=sent_doc,
+        sent_paragraph=sentences[:, 2].astype(np.int32),
+        sent_number=sentences[:, 1].astype(np.int32),
+        sent_start=sentences[:, 3].astype(np.int32),
+        sent_end=sentences[:, 4].astype(np.int32),
+        pass_first=(first_of_doc[pass_doc] + passages[:, 1] - 1).astype(np.int32),
+        pass_last=(first_of_doc[pass_doc] + passages[:, 2] - 1).astype(np.int32),
     )
 
 

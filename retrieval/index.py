@@ -16,6 +16,7 @@ import logging
 import os
 import pickle
 import shutil
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property, partial
@@ -23,10 +24,9 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.preprocessing import normalize
 
-from retrieval.arabic import ANALYZER_VERSION, HEADING, analyze, sentence_cues
+from retrieval.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_terms, tokenize
 from retrieval.errors import IndexMismatch
 from retrieval.sentences import SENTENCE_CLOSERS
 
@@ -86,11 +86,7 @@ class TfidfIndex:
         np.cumsum([len(b) for b in encoded], out=self.text_offsets_[1:])
         self.text_bytes_ = np.frombuffer(b"".join(encoded), dtype=np.uint8)
 
-        if progress:
-            progress(f"analyzing {len(encoded):,} sentences")
-        vectorizer = CountVectorizer(analyzer=self.params.text_analyzer(), dtype=np.float32)
-        counts = vectorizer.fit_transform(tables.sentence_texts).tocsr() if len(encoded) else sparse.csr_matrix((0, 0))
-        self.vocabulary_: dict[str, int] = dict(vectorizer.vocabulary_) if len(encoded) else {}
+        counts, self.vocabulary_, self.s_flags_ = count_terms(tables.sentence_texts, self.params.ngrams, progress)
         n_passages, n_sentences = len(self.pass_first_), len(encoded)
         lengths = self.pass_last_ - self.pass_first_ + 1
         membership = sparse.csr_matrix(
@@ -118,7 +114,6 @@ class TfidfIndex:
         documents = self._weigh((doc_membership @ counts).tocsr())[0].tocsc()
         self.d_indptr_, self.d_indices_, self.d_data_ = documents.indptr, documents.indices, documents.data
         sentences, self.s_norm_ = self._weigh(counts)
-        self.s_flags_ = np.array([sentence_cues(text) for text in tables.sentence_texts], dtype=np.uint8)
         self.s_flags_[self._headings(tables)] |= HEADING
         self.p_indptr_, self.p_indices_, self.p_data_ = passages.indptr, passages.indices, passages.data
         self.s_indptr_, self.s_indices_, self.s_data_ = sentences.indptr, sentences.indices, sentences.data
@@ -183,7 +178,8 @@ class TfidfIndex:
         index.corpus_version_ = corpus_version
         try:
             for name in cls._ARRAYS:
-                setattr(index, name + "_", np.load(folder / f"{name}.npy", mmap_mode="r"))
+                # A plain ndarray view of the map: slicing an np.memmap costs microseconds in its Python hooks.
+                setattr(index, name + "_", np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")))
             with open(folder / "vocabulary.pkl", "rb") as handle:
                 index.vocabulary_ = pickle.load(handle)
             documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
@@ -226,6 +222,17 @@ class TfidfIndex:
         """(document indexes, cosine with the query), as for passages."""
         return _scores(self.d_indptr_, self.d_indices_, self.d_data_, columns, weights)
 
+    def passage_frequencies(self, columns: np.ndarray) -> np.ndarray:
+        """How many passages hold each of these terms: the length of its posting list."""
+        return self.p_indptr_[columns + 1] - self.p_indptr_[columns]
+
+    def passage_values(self, columns: np.ndarray, weights: np.ndarray, passage_ids: np.ndarray) -> np.ndarray:
+        """Σ weight × value of these terms in each of the given passages, by binary search in the postings."""
+        return _lookup(self.p_indptr_, self.p_indices_, self.p_data_, columns, weights, passage_ids)
+
+    def document_values(self, columns: np.ndarray, weights: np.ndarray, doc_indexes: np.ndarray) -> np.ndarray:
+        """As ``passage_values``, for documents."""
+        return _lookup(self.d_indptr_, self.d_indices_, self.d_data_, columns, weights, doc_indexes)
 
     def sentence_rows(self, sentence_ids: np.ndarray) -> sparse.csr_matrix:
         """The weighted rows of these sentences (a small CSR matrix)."""
@@ -244,14 +251,92 @@ class TfidfIndex:
         return float(self.idf_.max()) if len(self.idf_) else 1.0
 
 
+def count_terms(
+    texts: Sequence[str], ngrams: tuple[int, int] | None, progress: Callable[[str], None] | None = None
+) -> tuple[sparse.csr_matrix, dict[str, int], np.ndarray]:
+    """Term counts of each text (the rows), the vocabulary (columns in sorted term order) and each text's cue flags.
+
+    The same matrix as scikit-learn's CountVectorizer with ``analyze`` (tests compare them), built per
+    distinct word instead of per occurrence: each distinct token is analyzed once, and the counts are
+    (text × token occurrences) @ (token × its terms). On the 321,000 sentences of SaudiNewsNet the
+    analysis went from 140 s to seconds.
+    """
+    token_ids: dict[str, int] = {}
+    chunk_tokens: dict[str, tuple[int, ...]] = {}
+    occurrences: list[int] = []
+    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
+    started = time.perf_counter()
+    for n, text in enumerate(texts, start=1):
+        # tokenize(text) is the tokens of its whitespace-separated chunks in turn (normalization never joins
+        # across whitespace), and a news archive repeats its words: each distinct chunk is tokenized once.
+        for chunk in text.split():
+            ids = chunk_tokens.get(chunk)
+            if ids is None:
+                ids = chunk_tokens[chunk] = tuple(token_ids.setdefault(token, len(token_ids)) for token in tokenize(chunk))
+            occurrences.extend(ids)
+        indptr[n] = len(occurrences)
+        if progress and n % 100_000 == 0:
+            progress(f"tokenized {n:,} of {len(texts):,} sentences ({n / (time.perf_counter() - started):,.0f}/s)")
+    if progress:
+        progress(f"analyzing {len(token_ids):,} distinct tokens")
+    vocabulary: dict[str, int] = {}
+    term_indptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
+    term_indices: list[int] = []
+    cues = np.zeros(len(token_ids), dtype=np.uint8)
+    for uid, token in enumerate(token_ids):
+        term_indices.extend([vocabulary.setdefault(term, len(vocabulary)) for term in token_terms(token, ngrams)])
+        term_indptr[uid + 1] = len(term_indices)
+        cues[uid] = token_cues(token)
+    occurrence_ids = np.asarray(occurrences, dtype=np.int32)
+    text_tokens = sparse.csr_matrix(
+        (np.ones(len(occurrence_ids), dtype=np.float32), occurrence_ids, indptr), shape=(len(texts), len(token_ids))
+    )
+    token_terms_matrix = sparse.csr_matrix(
+        (np.ones(len(term_indices), dtype=np.float32), np.asarray(term_indices, dtype=np.int32), term_indptr),
+        shape=(len(token_ids), len(vocabulary)),
+    )
+    counts = (text_tokens @ token_terms_matrix).tocsr()
+    # Columns in sorted term order, as CountVectorizer numbers them.
+    terms = sorted(vocabulary)
+    rank = np.empty(len(terms), dtype=np.int32)
+    rank[[vocabulary[term] for term in terms]] = np.arange(len(terms), dtype=np.int32)
+    counts.indices = rank[counts.indices]
+    counts.has_sorted_indices = False
+    counts.sort_indices()
+    flags = np.zeros(len(texts), dtype=np.uint8)
+    nonempty = np.flatnonzero(np.diff(indptr))
+    if len(nonempty):
+        flags[nonempty] = np.bitwise_or.reduceat(cues[occurrence_ids], indptr[nonempty])
+    return counts, {term: i for i, term in enumerate(terms)}, flags
+
+
 def _scores(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, columns: np.ndarray, weights: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """Sum of weight × posting value per row over the query's columns of a term-major (CSC) matrix."""
     if not len(columns):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-    starts, ends = indptr[columns], indptr[columns + 1]
+    starts, ends = indptr[columns].tolist(), indptr[columns + 1].tolist()
     rows = np.concatenate([indices[s:e] for s, e in zip(starts, ends, strict=True)])
-    values = np.concatenate([data[s:e] * w for s, e, w in zip(starts, ends, weights, strict=True)])
-    ids, inverse = np.unique(rows, return_inverse=True)
-    return ids, np.bincount(inverse, weights=values).astype(np.float32)
+    values = np.concatenate([data[s:e] * w for s, e, w in zip(starts, ends, weights.tolist(), strict=True)])
+    dense = np.bincount(rows, weights=values)  # a dense accumulator: no sort of the postings (values are > 0)
+    ids = np.flatnonzero(dense)
+    return ids, dense[ids].astype(np.float32)
+
+
+def _lookup(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, columns: np.ndarray, weights: np.ndarray, rows: np.ndarray
+) -> np.ndarray:
+    """Σ weight × value of each column at each of ``rows`` (0 where a row is not in a column's sorted postings)."""
+    order = np.argsort(rows, kind="stable")
+    needles = rows[order]  # sorted needles: numpy's searchsorted then narrows each search by the previous one
+    total = np.zeros(len(rows), dtype=np.float64)
+    for s, e, w in zip(indptr[columns].tolist(), indptr[columns + 1].tolist(), weights.tolist(), strict=True):
+        if e == s:
+            continue
+        postings = indices[s:e]
+        at = np.minimum(np.searchsorted(postings, needles), e - s - 1)
+        total += np.where(postings[at] == needles, data[s:e][at] * w, 0.0)
+    result = np.empty_like(total)
+    result[order] = total
+    return result

@@ -13,10 +13,10 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
 import sqlite_utils
 
 from retrieval.answers import IngestReport, Problem
@@ -33,6 +33,7 @@ from retrieval.chunking import chunk_article
 from retrieval.errors import StoreError
 
 log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -64,15 +65,6 @@ def _migration_1(db: sqlite_utils.Database) -> None:
 
 # Schema migrations, in order; PRAGMA user_version counts how many have run.
 MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
-
-
-@dataclass(frozen=True)
-class SentenceRow:
-    document: int  # documents.id
-    number: int
-    paragraph: int
-    start: int
-    end: int
 
 
 class Store:
@@ -125,19 +117,21 @@ class Store:
             raise KeyError(f"{doc_id} has no paragraph {number}")
         return row[0]
 
-    def iter_corpus(self) -> Iterator[tuple[int, str, str, str | None, str, list[SentenceRow], list[tuple[int, int]]]]:
-        """Each document with its sentences and passages (as 1-based sentence ranges), in id order."""
-        sentences: dict[int, list[SentenceRow]] = {}
-        for row in self.db.execute("SELECT document, number, paragraph, start, end FROM sentences ORDER BY document, number"):
-            sentences.setdefault(row[0], []).append(SentenceRow(*row))
-        passages: dict[int, list[tuple[int, int]]] = {}
-        for row in self.db.execute("SELECT document, first_sentence, last_sentence FROM passages ORDER BY document, number"):
-            passages.setdefault(row[0], []).append((row[1], row[2]))
-        for doc, doc_id, title, url, text in self.db.execute("SELECT id, doc_id, title, url, text FROM documents ORDER BY id"):
-            yield doc, doc_id, title, url, text, sentences.get(doc, []), passages.get(doc, [])
+    def corpus_rows(self) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:
+        """The whole corpus for indexing: documents (id, doc_id, title, url, text) in id order, then sentences
+        (document, number, paragraph, start, end) and passages (document, first_sentence, last_sentence)
+        as int64 arrays, ordered by document and number."""
+        documents = self.db.execute("SELECT id, doc_id, title, url, text FROM documents ORDER BY id").fetchall()
+        sentences = self.db.execute("SELECT document, number, paragraph, start, end FROM sentences ORDER BY document, number")
+        passages = self.db.execute("SELECT document, first_sentence, last_sentence FROM passages ORDER BY document, number")
+        return (
+            documents,
+            np.array(sentences.fetchall(), dtype=np.int64).reshape(-1, 5),
+            np.array(passages.fetchall(), dtype=np.int64).reshape(-1, 3),
+        )
 
-    def ingest(self, data_dir: Path, progress: Callable[[int, int], None] | None = None) -> IngestReport:
-        """Bring the store up to date with the folder; see the module docstring."""
+    def ingest(self, data_dir: Path, progress: Progress | None = None) -> IngestReport:
+        """Bring the store up to date with the folder; see the module docstring. Progress: a line per 1,000 articles."""
         started = time.perf_counter()
         data_dir = Path(data_dir)
         if not data_dir.is_dir():
@@ -151,9 +145,7 @@ class Store:
         files = find_article_files(data_dir)
         seen_paths = set()
         with self.db.conn:
-            for count, path in enumerate(files, start=1):
-                if progress:
-                    progress(count, len(files))
+            for path in files:
                 key = path.relative_to(data_dir).as_posix()
                 seen_paths.add(key)
                 stat = path.stat()
@@ -171,7 +163,7 @@ class Store:
                     articles, file_problems = _parse_file(data_dir, path, raw)
                     problems.extend(file_problems)
                     if articles or not file_problems:
-                        diff = self._replace_file_documents(key, articles, problems)
+                        diff = self._replace_file_documents(key, articles, problems, progress)
                         added += diff[0]
                         updated += diff[1]
                         removed += diff[2]
@@ -207,10 +199,11 @@ class Store:
         return self.db.execute("SELECT count(*) FROM documents WHERE file = ?", [key]).fetchone()[0]
 
     def _replace_file_documents(
-        self, key: str, articles: list[Article], problems: list[Problem]
+        self, key: str, articles: list[Article], problems: list[Problem], progress: Progress | None = None
     ) -> tuple[list[str], list[str], list[str], int]:
         """Make the file's documents exactly ``articles``; returns (added, updated, removed, unchanged)."""
         before = dict(self.db.execute("SELECT doc_id, sha256 FROM documents WHERE file = ?", [key]).fetchall())
+        owners = self._owners([a.doc_id for a in articles if a.doc_id not in before])
         added, updated, fresh = [], [], []
         unchanged = 0
         for article in articles:
@@ -218,38 +211,62 @@ class Store:
             if before.get(article.doc_id) == sha:
                 unchanged += 1
                 continue
-            owner = self.db.execute("SELECT file FROM documents WHERE doc_id = ?", [article.doc_id]).fetchone()
-            if owner and owner[0] != key:
-                problems.append(Problem(key, f"article id {article.doc_id} is already taken by {owner[0]}", article.line))
+            owner = owners.get(article.doc_id)
+            if owner is not None and owner != key:
+                problems.append(Problem(key, f"article id {article.doc_id} is already taken by {owner}", article.line))
                 continue
             (updated if article.doc_id in before else added).append(article.doc_id)
             fresh.append(article)
         self._delete_documents(updated)
-        self._insert_documents(key, fresh)
+        self._insert_documents(key, fresh, progress)
         gone = set(before) - {a.doc_id for a in articles}
         return added, updated, self._delete_documents(sorted(gone)), unchanged
 
-    def _insert_documents(self, key: str, articles: Iterable[Article]) -> None:
-        for article in articles:
-            doc = self.db.execute(
+    def _insert_documents(self, key: str, articles: Iterable[Article], progress: Progress | None = None) -> None:
+        """Insert articles with their chunks; the chunk rows go in one batch per table every 1,000 articles."""
+        paragraphs: list[tuple[int, ...]] = []
+        sentences: list[tuple[int, ...]] = []
+        passages: list[tuple[int, ...]] = []
+        started = time.perf_counter()
+        for count, article in enumerate(articles, start=1):
+            doc = self.db.conn.execute(
                 "INSERT INTO documents (doc_id, file, line, title, url, source, published, text, sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [article.doc_id, key, article.line, article.title, article.url, article.source,
                  article.published, article.text, article.sha256],
             ).lastrowid
             chunks = chunk_article(article.text)
-            self.db.conn.executemany(
-                "INSERT INTO paragraphs (document, number, start, end) VALUES (?, ?, ?, ?)",
-                [(doc, n, p.start, p.end) for n, p in enumerate(chunks.paragraphs, start=1)],
-            )
-            self.db.conn.executemany(
-                "INSERT INTO sentences (document, number, paragraph, start, end) VALUES (?, ?, ?, ?, ?)",
-                [(doc, s.number, s.paragraph, s.start, s.end) for s in chunks.sentences],
-            )
-            self.db.conn.executemany(
-                "INSERT INTO passages (document, number, first_sentence, last_sentence, start, end) VALUES (?, ?, ?, ?, ?, ?)",
-                [(doc, p.number, p.first_sentence, p.last_sentence, p.start, p.end) for p in chunks.passages],
-            )
+            paragraphs.extend((doc, n, p.start, p.end) for n, p in enumerate(chunks.paragraphs, start=1))
+            sentences.extend((doc, s.number, s.paragraph, s.start, s.end) for s in chunks.sentences)
+            passages.extend((doc, p.number, p.first_sentence, p.last_sentence, p.start, p.end) for p in chunks.passages)
+            if count % 1000 == 0:
+                self._insert_chunks(paragraphs, sentences, passages)
+                if progress:
+                    progress(f"{key}: {count:,} articles written ({count / (time.perf_counter() - started):,.0f}/s)")
+        self._insert_chunks(paragraphs, sentences, passages)
+
+    def _insert_chunks(self, paragraphs: list[tuple[int, ...]], sentences: list[tuple[int, ...]], passages: list[tuple[int, ...]]) -> None:
+        """Write and empty the pending chunk rows."""
+        self.db.conn.executemany("INSERT INTO paragraphs (document, number, start, end) VALUES (?, ?, ?, ?)", paragraphs)
+        self.db.conn.executemany(
+            "INSERT INTO sentences (document, number, paragraph, start, end) VALUES (?, ?, ?, ?, ?)", sentences
+        )
+        self.db.conn.executemany(
+            "INSERT INTO passages (document, number, first_sentence, last_sentence, start, end) VALUES (?, ?, ?, ?, ?, ?)",
+            passages,
+        )
+        paragraphs.clear()
+        sentences.clear()
+        passages.clear()
+
+    def _owners(self, doc_ids: list[str]) -> dict[str, str]:
+        """The file holding each of these article ids, for those already in the store."""
+        owners: dict[str, str] = {}
+        for start in range(0, len(doc_ids), 500):
+            batch = doc_ids[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            owners.update(self.db.execute(f"SELECT doc_id, file FROM documents WHERE doc_id IN ({marks})", batch).fetchall())
+        return owners
 
     def _delete_documents(self, doc_ids: list[str]) -> list[str]:
         for doc_id in doc_ids:

@@ -43,7 +43,7 @@ from retrieval.query_log import QueryLog
 ADMIN = 777
 GROUP = -1001
 ANSWERED = "متى زار بينيت موسكو؟"
-UNANSWERED = "ما الهدية التي قدمها بوتين لبينيت خلال لقائهما؟"
+UNANSWERED = "كيف أطبخ المجدرة بالعدس؟"
 QUESTIONS = (
     ANSWERED,
     "ماذا قال بوتين عن سوريا؟",

@@ -16,8 +16,8 @@ from tests.conftest import SEED_DEV, SEEDS, XQUAD
 def test_seed_dev_scores(seed_retriever: Retriever) -> None:
     outcomes = evaluation.run(lambda q: seed_retriever.ask(q, top_k=evaluation.RANKS), evaluation.load_seed_questions(SEED_DEV))
     scores = evaluation.score(outcomes)
-    assert scores.hit1 >= 0.53
-    assert scores.hit3 >= 0.72
+    assert scores.hit1 >= 0.55
+    assert scores.hit3 >= 0.67
     assert scores.false_abstain <= 0.10
     assert scores.mean_quote_chars <= 350
 
@@ -28,8 +28,8 @@ def test_xquad_scores(tmp_path: Path) -> None:
     retriever = Retriever.open(tmp_path / "x.db")
     retriever.sync(tmp_path / "articles")
     scores = evaluation.score(evaluation.run(lambda q: retriever.ask(q, top_k=evaluation.RANKS), questions))
-    assert scores.hit1 >= 0.68
-    assert scores.paragraph1 >= 0.88
+    assert scores.hit1 >= 0.70
+    assert scores.paragraph1 >= 0.90
     assert scores.mean_quote_chars <= 350
 
 
