@@ -30,15 +30,15 @@ class RankingParams:
     rescored_passages: int = 300
     sentence_weight: float = 0.65
     passage_weight: float = 0.35
-    cue_bonus: float = 0.08
+    cue_bonus: float = 0.12
     # Calibrated on seed-dev (README, "No answer"): the highest thresholds that keep false abstentions
     # on answerable questions under 10%. Below them the best sentence is only loosely related.
     min_coverage: float = 0.2
     min_score: float = 0.2
     relative_cutoff: float = 0.2  # later quotes must score at least this share of the best one (0.4 lost بينيت for بينت)
     # Pivoted length normalization of sentence scores (1 = plain cosine, which favours very short lines).
-    length_pivot: float = 0.3
-    document_weight: float = 0.3  # a passage is also judged by its whole article
+    length_pivot: float = 0.5
+    document_weight: float = 0.0  # a passage is also judged by its whole article
     # Share of the question's words a sentence holds in any form: بينت matches بينيت only by its skeleton,
     # a weaker term than an exact word, yet it is the same name and counts as a whole word here.
     word_coverage_weight: float = 0.2
