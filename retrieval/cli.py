@@ -1,9 +1,10 @@
-"""The retrieval commands of `isnad`: ingest, ask, eval. Thin: parse, call the Retriever, print.
+"""The retrieval commands of `isnad`: ingest, ask, eval, bench. Thin: parse, call the Retriever, print.
 
     isnad ingest --data data/
     isnad ask "متى زار بينيت موسكو؟"
     isnad ask --json --batch questions.jsonl
     isnad eval ../shared/eval/seed-dev.jsonl
+    isnad bench --scales 1,3 --out /tmp/isnad-bench
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from retrieval import evaluation
+from retrieval import bench, evaluation
 from retrieval.answers import Answer
 from retrieval.engine import Retriever
 
 
 def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: Path) -> None:
-    """Register ingest, ask and eval, their defaults taken from the settings."""
+    """Register ingest, ask, eval and bench, their defaults taken from the settings."""
     ingest = commands.add_parser(
         "ingest",
         help="bring the database up to date with the data folder",
@@ -54,6 +55,21 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ev.add_argument("--data", type=Path, default=data_dir, help=f"article folder for seed format (default {data_dir})")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
     ev.set_defaults(run=run_eval)
+
+    bench = commands.add_parser(
+        "bench",
+        help="measure ingest, index, memory and latency on a news archive, beside bm25s",
+        description="Converts SaudiNewsNet's zips to a .jsonl archive in --out, ingests it at each scale (the "
+        "articles repeated with distinct ids) and prints the figures of issue 4. "
+        "Example: isnad bench --corpus ../shared/bench/saudinewsnet --scales 1,3 --questions 1000",
+    )
+    bench.add_argument("--corpus", type=Path, default=Path("../shared/bench/saudinewsnet"), help="folder of .zip archives")
+    bench.add_argument("--scales", default="1,3", help="comma-separated repetitions of the corpus (default 1,3)")
+    bench.add_argument("--questions", type=int, default=1000, help="article titles to ask, as typed (default 1000)")
+    bench.add_argument("--dev", type=Path, default=Path("../shared/eval/seed-dev.jsonl"), help="more questions, seed format")
+    bench.add_argument("--out", type=Path, help="work folder for the archive and databases (default: a temporary folder)")
+    bench.add_argument("--convert-only", action="store_true", help="only write saudinewsnet-1x.jsonl into --out")
+    bench.set_defaults(run=run_bench)
 
 
 def run_ingest(args: argparse.Namespace) -> int:
@@ -141,3 +157,31 @@ def run_eval(args: argparse.Namespace) -> int:
     else:
         print(evaluation.format_report(outcomes))
     return 0
+
+
+def run_bench(args: argparse.Namespace) -> int:
+    try:
+        scales = [int(part) for part in args.scales.split(",") if part.strip()]
+    except ValueError:
+        scales = []
+    if not scales or min(scales) < 1:
+        print("isnad bench: --scales takes positive whole numbers, e.g. 1,3", file=sys.stderr)
+        return 2
+    with tempfile.TemporaryDirectory(prefix="isnad-bench-") as scratch:
+        work = args.out or Path(scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            if args.convert_only:
+                target = work / bench.ARCHIVE_NAME
+                print(f"{bench.convert_corpus(args.corpus, target):,} articles written to {target}")
+                return 0
+            for report in bench.run_bench(args.corpus, work, scales, args.questions, args.dev, _stderr):
+                print("\n".join(report.lines()), flush=True)
+        except FileNotFoundError as error:
+            print(f"isnad bench: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
