@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import sparse
 
 from retrieval.arabic import HEADING, content_tokens, question_type, token_features, wanted_cue
 from retrieval.index import TfidfIndex
@@ -38,7 +37,6 @@ class RankingParams:
     relative_cutoff: float = 0.2  # later quotes must score at least this share of the best one (0.4 lost بينيت for بينت)
     # Pivoted length normalization of sentence scores (1 = plain cosine, which favours very short lines).
     length_pivot: float = 0.5
-    document_weight: float = 0.0  # a passage is also judged by its whole article
     # Share of the question's words a sentence holds in any form: بينت matches بينيت only by its skeleton,
     # a weaker term than an exact word, yet it is the same name and counts as a whole word here.
     word_coverage_weight: float = 0.2
@@ -76,17 +74,16 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
             if sid not in best_passage or best_passage[sid][0] < pscore:
                 best_passage[sid] = (pscore, pid)
     sentence_ids = np.fromiter(best_passage, dtype=np.int64, count=len(best_passage))
-    rows = index.sentence_rows(sentence_ids)
-    query = np.zeros(rows.shape[1], dtype=np.float32)
-    query[columns] = weights
-    sentence_scores = rows @ query
+    tf = index.matches(sentence_ids, sentence_ids + 1, columns).counts()
+    sentence_scores = (index._tf_weight(tf) @ (weights * index.idf_[columns])) / index.s_norm_[sentence_ids]
     if params.length_pivot < 1:
         norms = index.s_norm_[sentence_ids]
         sentence_scores = sentence_scores * norms / ((1 - params.length_pivot) * index.mean_sentence_norm + params.length_pivot * norms)
     context_scores = np.array([best_passage[s][0] for s in sentence_ids.tolist()], dtype=np.float32)
     scores = params.sentence_weight * sentence_scores + params.passage_weight * context_scores
+    words = QuestionWords.of(index, question, columns)
     if params.word_coverage_weight:
-        scores = scores + params.word_coverage_weight * _sentence_word_coverage(index, question, rows)
+        scores = scores + params.word_coverage_weight * words.held_share(tf > 0)
 
     cue = wanted_cue(question_type(question))
     if cue and params.cue_bonus:
@@ -96,84 +93,74 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     if params.heading_factor != 1:
         scores = np.where(index.s_flags_[sentence_ids] & HEADING, scores * params.heading_factor, scores)
     order = np.argsort(-scores, kind="stable")
-    best = int(sentence_ids[order[0]])
-    coverage = question_coverage(index, question, _passage_columns(index, best_passage[best][1]))
+    best_pid = best_passage[int(sentence_ids[order[0]])][1]
+    in_passage = index.matches(index.pass_first_[[best_pid]], index.pass_last_[[best_pid]] + 1, columns).counts() > 0
+    coverage = words.coverage(in_passage[0])
     if scores[order[0]] < params.min_score:
         return Ranked((), (), coverage, f"the best match scores {scores[order[0]]:.2f}, below {params.min_score}")
     if coverage < params.min_coverage:
         return Ranked((), (), coverage, f"the best passage covers {coverage:.0%} of the question's words")
     floor = params.relative_cutoff * scores[order[0]]
     kept = [i for i in order[:limit] if scores[i] >= floor]
-    return Ranked(
-        tuple(int(sentence_ids[i]) for i in kept), tuple(float(scores[i]) for i in kept), coverage
-    )
+    return Ranked(tuple(int(sentence_ids[i]) for i in kept), tuple(float(scores[i]) for i in kept), coverage)
 
 
 def candidate_passages(
     index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, params: RankingParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Passages sharing the question's rarer terms, each scored cos(q, passage) + document_weight · cos(q, its article).
+    """Passages sharing the question's rarer terms, each with its cosine to the question.
 
     The rarest terms, up to ``posting_budget`` postings, find the candidates; the best ``rescored_passages`` of
-    them then get the exact score over every term, the frequent ones looked up by binary search. A passage
-    holding none of the rare terms is not considered. When all postings fit the budget (every corpus of a
-    few thousand passages), this is the exact score of every passage sharing a term.
+    them then get the exact cosine over every term, read from their own rows. A passage holding none of
+    the rare terms is not considered. When all postings fit the budget (every corpus of a few thousand
+    passages), this is the exact score of every passage sharing a term.
     """
     frequencies = index.passage_frequencies(columns)
     order = np.argsort(frequencies, kind="stable")
     essential = max(1, int(np.searchsorted(np.cumsum(frequencies[order]), params.posting_budget, side="right")))
-    rare, frequent = order[:essential], order[essential:]
+    rare = np.sort(order[:essential])
     passage_ids, scores = index.passage_scores(columns[rare], weights[rare])
-    if params.document_weight and len(passage_ids):
-        doc_ids, doc_scores = index.document_scores(columns[rare], weights[rare])
-        scores = scores + params.document_weight * doc_scores[np.searchsorted(doc_ids, index.pass_doc_[passage_ids])]
-    if not len(frequent) or not len(passage_ids):
+    if essential == len(columns) or not len(passage_ids):
         return passage_ids, scores
     if len(passage_ids) > params.rescored_passages:
         keep = np.argpartition(-scores, params.rescored_passages)[: params.rescored_passages]
-        passage_ids, scores = passage_ids[keep], scores[keep]
-    scores = scores + index.passage_values(columns[frequent], weights[frequent], passage_ids)
-    if params.document_weight:
-        docs = index.pass_doc_[passage_ids]
-        scores = scores + params.document_weight * index.document_values(columns[frequent], weights[frequent], docs)
-    return passage_ids, scores.astype(np.float32)
+        passage_ids = passage_ids[keep]
+    tf = index.matches(index.pass_first_[passage_ids], index.pass_last_[passage_ids] + 1, columns).counts()
+    exact = (index._tf_weight(tf) @ (weights * index.idf_[columns])) / index.p_norm_[passage_ids]
+    return passage_ids, exact.astype(np.float32)
 
 
-def question_coverage(index: TfidfIndex, question: str, context_columns: set[int]) -> float:
-    """Share of the question's content words (idf-weighted; unknown words weigh most) found in the context."""
-    total = found = 0.0
-    for token in dict.fromkeys(content_tokens(question)):
-        columns = [c for c in (index.vocabulary_.get(f) for f in token_features(token)) if c is not None]
-        weight = max((float(index.idf_[c]) for c in columns), default=index.max_idf)
-        total += weight
-        if any(c in context_columns for c in columns):
-            found += weight
-    return found / total if total else 0.0
+@dataclass(frozen=True)
+class QuestionWords:
+    """The question's content words: for each, its positions among the query's columns and its weight."""
 
+    positions: tuple[np.ndarray, ...]
+    weights: np.ndarray  # max idf of the word's forms; the highest idf for a word the corpus never uses
 
-def _sentence_word_coverage(index: TfidfIndex, question: str, rows: sparse.csr_matrix) -> np.ndarray:
-    """For each row, the idf-weighted share of the question's content words it holds in some form."""
-    token_columns, token_weights = [], []
-    for token in dict.fromkeys(content_tokens(question)):
-        columns = [c for c in (index.vocabulary_.get(f) for f in token_features(token)) if c is not None]
-        if columns:
-            token_columns.append(columns)
-            token_weights.append(max(float(index.idf_[c]) for c in columns))
-    if not token_columns:
-        return np.zeros(rows.shape[0], dtype=np.float32)
-    forms = sparse.csr_matrix(
-        (
-            np.ones(sum(map(len, token_columns)), dtype=np.float32),
-            np.concatenate(token_columns),
-            np.concatenate([[0], np.cumsum([len(c) for c in token_columns])]),
-        ),
-        shape=(len(token_columns), rows.shape[1]),
-    )
-    held = np.asarray((rows @ forms.T).todense()) > 0
-    weights = np.asarray(token_weights, dtype=np.float32)
-    return (held @ weights / weights.sum()).astype(np.float32)
+    @classmethod
+    def of(cls, index: TfidfIndex, question: str, columns: np.ndarray) -> QuestionWords:
+        positions, weights = [], []
+        for token in dict.fromkeys(content_tokens(question)):
+            known = [c for c in (index.vocabulary_.get(f) for f in token_features(token)) if c is not None]
+            positions.append(np.searchsorted(columns, known).astype(np.int64))
+            weights.append(max((float(index.idf_[c]) for c in known), default=index.max_idf))
+        return cls(tuple(positions), np.asarray(weights, dtype=np.float32))
 
+    def _held(self, held_columns: np.ndarray) -> np.ndarray:
+        """(rows × words): does each row hold the word in some form."""
+        rows = held_columns.reshape(-1, held_columns.shape[-1])
+        return np.stack([rows[:, p].any(axis=1) for p in self.positions], axis=1) if self.positions else np.zeros((len(rows), 0), bool)
 
-def _passage_columns(index: TfidfIndex, passage_id: int) -> set[int]:
-    first, last = int(index.pass_first_[passage_id]), int(index.pass_last_[passage_id])
-    return set(index.s_indices_[index.s_indptr_[first] : index.s_indptr_[last + 1]].tolist())
+    def held_share(self, held_columns: np.ndarray) -> np.ndarray:
+        """For each row, the idf-weighted share of the words the corpus knows that the row holds in some form."""
+        known = np.array([len(p) > 0 for p in self.positions], dtype=bool)
+        if not known.any():
+            return np.zeros(len(held_columns), dtype=np.float32)
+        weights = self.weights[known]
+        return (self._held(held_columns)[:, known] @ weights / weights.sum()).astype(np.float32)
+
+    def coverage(self, held_columns: np.ndarray) -> float:
+        """The idf-weighted share of all the words (unknown ones weigh most) that one row holds."""
+        if not len(self.weights):
+            return 0.0
+        return float(self._held(held_columns)[0] @ self.weights / self.weights.sum())
