@@ -78,9 +78,13 @@ class Retriever:
             started = time.perf_counter()
             store = Store(self.db_path)
             try:
+                before = store.corpus_version
                 report = store.ingest(Path(data_dir))
                 if store.corpus_version != self._index.corpus_version_:
-                    self._index = load_or_build(store, self._index.params, progress)
+                    if before == self._index.corpus_version_ and self._index.can_extend(report):
+                        self._index = extend_index(store, self._index, report, progress)
+                    else:
+                        self._index = load_or_build(store, self._index.params, progress)
             finally:
                 store.close()
             return replace(report, seconds=time.perf_counter() - started)
@@ -109,8 +113,7 @@ class Retriever:
         return self._store().paragraph(doc_id, paragraph)
 
     def stats(self, titles: int = 10) -> CorpusStats:
-        index = self._index
-        return CorpusStats(len(index.doc_ids_), index.n_passages, index.n_sentences, tuple(index.titles_[:titles]))
+        return self._index.stats(titles)
 
 
 def load_or_build(store: Store, params: IndexParams, progress: Progress | None = None) -> TfidfIndex:
@@ -126,9 +129,18 @@ def load_or_build(store: Store, params: IndexParams, progress: Progress | None =
     return TfidfIndex.load(folder, params, version)
 
 
-def corpus_tables(store: Store) -> CorpusTables:
-    """Read the whole corpus out of the store as the index's parallel arrays (sentences in document order)."""
-    documents, sentences, passages = store.corpus_rows()
+def extend_index(store: Store, index: TfidfIndex, report: IngestReport, progress: Progress | None = None) -> TfidfIndex:
+    """The index with the report's new and updated articles appended and its updated and removed ones retired."""
+    fresh = corpus_tables(store, list(report.added + report.updated))
+    extended = index.extend(fresh, set(report.updated + report.removed), store.corpus_version, progress)
+    folder = index_folder(store.path)
+    extended.save(folder)
+    return TfidfIndex.load(folder, index.params, store.corpus_version)
+
+
+def corpus_tables(store: Store, doc_ids: list[str] | None = None) -> CorpusTables:
+    """Read the corpus (or the given articles) out of the store as the index's parallel arrays (sentences in document order)."""
+    documents, sentences, passages = store.corpus_rows(doc_ids)
     keys = np.array([row[0] for row in documents], dtype=np.int64)
     texts = [row[4] for row in documents]
     sent_doc = np.searchsorted(keys, sentences[:, 0]).astype(np.int32)

@@ -26,12 +26,16 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 
+from retrieval.answers import CorpusStats, IngestReport
 from retrieval.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_terms, tokenize
 from retrieval.errors import IndexMismatch
 from retrieval.sentences import SENTENCE_CLOSERS
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
+# terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
+MAX_STALE_SHARE = 0.1
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ class TfidfIndex:
 
     _ARRAYS = (
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
-        "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags",
+        "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
         "p_indptr", "p_indices", "p_tf", "s_indptr", "s_indices", "s_tf",
     )
 
@@ -93,17 +97,7 @@ class TfidfIndex:
 
         counts, self.vocabulary_, self.s_flags_ = count_terms(tables.sentence_texts, self.params.ngrams, progress)
         n_passages, n_sentences = len(self.pass_first_), len(encoded)
-        lengths = self.pass_last_ - self.pass_first_ + 1
-        membership = sparse.csr_matrix(
-            (
-                np.ones(int(lengths.sum()), dtype=np.float32),
-                np.concatenate([np.arange(f, last + 1) for f, last in zip(self.pass_first_, self.pass_last_, strict=True)])
-                if n_passages
-                else np.zeros(0, dtype=np.int64),
-                np.concatenate([[0], np.cumsum(lengths)]),
-            ),
-            shape=(n_passages, n_sentences),
-        )
+        membership = _membership(self.pass_first_, self.pass_last_, n_sentences)
         if progress:
             progress(f"summing {n_passages:,} passages")
         passage_counts = (membership @ counts).tocsc()
@@ -114,7 +108,95 @@ class TfidfIndex:
         self.s_indptr_, self.s_indices_, self.s_tf_ = _compact(counts)
         self.s_norm_ = self._norms(counts)
         self.s_flags_[self._headings(tables)] |= HEADING
+        self.doc_alive_ = np.ones(len(self.doc_ids_), dtype=bool)
+        self.stale_documents_ = 0
         return self
+
+    def can_extend(self, change: IngestReport) -> bool:
+        """Whether ``extend`` may absorb this change: idf is not recomputed for known terms, so the articles
+        changed since the last full build (these included) must stay under MAX_STALE_SHARE of the corpus."""
+        changed = len(change.added) + len(change.updated) + len(change.removed)
+        alive = int(np.count_nonzero(self.doc_alive_))
+        return alive > 0 and self.stale_documents_ + changed <= MAX_STALE_SHARE * alive
+
+    def extend(
+        self, tables: CorpusTables, retired: set[str], corpus_version: str, progress: Callable[[str], None] | None = None
+    ) -> TfidfIndex:
+        """A new index: this one with ``tables``' articles appended and the ``retired`` ones marked dead.
+
+        Appending costs what the new articles cost plus one copy of the arrays, instead of a full rebuild.
+        Known terms keep their idf; new terms get one from the current passage count. Dead articles stay in
+        the arrays (never answered) until the next full build, which ``can_extend`` forces once enough
+        of the corpus has changed.
+        """
+        new = TfidfIndex(self.params)
+        new.corpus_version_ = corpus_version
+        latest = {doc_id: i for i, doc_id in enumerate(self.doc_ids_) if self.doc_alive_[i]}
+        alive = np.array(self.doc_alive_, dtype=bool)
+        alive[[latest[d] for d in retired if d in latest]] = False
+        new.doc_alive_ = np.concatenate([alive, np.ones(len(tables.doc_ids), dtype=bool)])
+        new.doc_ids_, new.titles_, new.urls_ = (
+            self.doc_ids_ + tables.doc_ids, self.titles_ + tables.titles, self.urls_ + tables.urls
+        )
+        new.stale_documents_ = self.stale_documents_ + len(tables.doc_ids) + len(retired)
+        if not tables.doc_ids:
+            for name in self._ARRAYS:
+                if name != "doc_alive":
+                    setattr(new, name + "_", getattr(self, name + "_"))
+            new.vocabulary_ = self.vocabulary_
+            return new
+        n_docs, n_sentences, n_passages = len(self.doc_ids_), self.n_sentences, self.n_passages
+        delta = TfidfIndex(self.params).fit(tables, corpus_version, progress)
+        shifts = {"sent_doc": n_docs, "pass_first": n_sentences, "pass_last": n_sentences}
+        for name in ("sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
+                     "s_flags", "s_norm", "p_norm", "text_bytes"):
+            setattr(new, name + "_", np.concatenate([getattr(self, name + "_"), getattr(delta, name + "_") + shifts.get(name, 0)]))
+        new.text_offsets_ = np.concatenate([self.text_offsets_[:-1], delta.text_offsets_ + self.text_offsets_[-1]])
+
+        # The delta's own vocabulary, mapped into this one (new terms appended).
+        vocabulary = dict(self.vocabulary_)
+        column_of = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in delta.vocabulary_], dtype=np.int32)
+        n_terms, n_known = len(vocabulary), len(self.vocabulary_)
+        new.vocabulary_ = vocabulary
+        # Sentence rows: appended (their columns renumbered, then re-sorted within each row).
+        rows = sparse.csr_matrix((delta.s_tf_, column_of[delta.s_indices_], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
+        s_indptr, s_indices, s_tf = _compact(rows)
+        new.s_indptr_ = np.concatenate([self.s_indptr_[:-1], s_indptr + self.s_indptr_[-1]])
+        new.s_indices_ = np.concatenate([self.s_indices_, s_indices])
+        new.s_tf_ = np.concatenate([self.s_tf_, s_tf])
+        # Passage postings: each term's new postings go after its old ones (new passage ids are all higher).
+        delta_columns = np.repeat(column_of, np.diff(delta.p_indptr_))
+        order = np.argsort(delta_columns, kind="stable")
+        delta_columns = delta_columns[order]
+        old_indptr = np.concatenate([self.p_indptr_, np.full(n_terms - n_known, self.p_indptr_[-1])])
+        added_per_term = np.bincount(delta_columns, minlength=n_terms)
+        at = old_indptr[delta_columns + 1]
+        new.p_indices_ = np.insert(self.p_indices_, at, delta.p_indices_[order] + n_passages).astype(np.int32)
+        new.p_tf_ = np.insert(self.p_tf_, at, delta.p_tf_[order]).astype(np.uint8)
+        new.p_indptr_ = old_indptr + np.concatenate([[0], np.cumsum(added_per_term)])
+        # Known terms keep their idf (and so every stored norm stays right); new terms' idf from the new size.
+        total_passages = n_passages + delta.n_passages
+        new_df = added_per_term[n_known:]
+        new.idf_ = np.concatenate([self.idf_, (np.log((1 + total_passages) / (1 + new_df)) + 1).astype(np.float32)])
+        # The delta's norms used its own idf: recompute them with the merged one.
+        new.s_norm_[n_sentences:] = new._norms(rows)
+        passage_counts = (_membership(delta.pass_first_, delta.pass_last_, delta.n_sentences) @ rows).tocsr()
+        new.p_norm_[n_passages:] = new._norms(passage_counts)
+        return new
+
+    def stats(self, titles: int = 10) -> CorpusStats:
+        """Living articles, passages and sentences, and the first titles."""
+        alive_sentences = self.doc_alive_[self.sent_doc_]
+        alive_passages = alive_sentences[self.pass_first_] if self.n_passages else alive_sentences[:0]
+        names = [t for t, a in zip(self.titles_, self.doc_alive_, strict=True) if a][:titles]
+        return CorpusStats(
+            int(np.count_nonzero(self.doc_alive_)), int(np.count_nonzero(alive_passages)),
+            int(np.count_nonzero(alive_sentences)), tuple(names),
+        )
+
+    @cached_property
+    def has_dead(self) -> bool:
+        return not bool(np.all(self.doc_alive_))
 
     def _headings(self, tables: CorpusTables) -> np.ndarray:
         """Sentences that are a whole paragraph with no closing punctuation: titles and sub-headings."""
@@ -158,7 +240,7 @@ class TfidfIndex:
             pickle.dump(self.vocabulary_, handle, protocol=pickle.HIGHEST_PROTOCOL)
         with open(staging / "documents.json", "w", encoding="utf-8") as handle:
             json.dump({"doc_ids": self.doc_ids_, "titles": self.titles_, "urls": self.urls_}, handle, ensure_ascii=False)
-        meta = {"params": asdict(self.params), "corpus_version": self.corpus_version_}
+        meta = {"params": asdict(self.params), "corpus_version": self.corpus_version_, "stale_documents": self.stale_documents_}
         (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
         retired = folder.with_name(folder.name + f".old-{os.getpid()}")
         if folder.exists():
@@ -180,6 +262,7 @@ class TfidfIndex:
             raise IndexMismatch(f"index at {folder} is for another version of the corpus")
         index = cls(params)
         index.corpus_version_ = corpus_version
+        index.stale_documents_ = int(meta.get("stale_documents", 0))
         try:
             for name in cls._ARRAYS:
                 # A plain ndarray view of the map: slicing an np.memmap costs microseconds in its Python hooks.
@@ -294,6 +377,16 @@ class QueryMatches:
 
 
 MAX_TF = 255  # counts are stored in one byte; a term 255 times in one passage is as good as more
+
+
+def _membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse.csr_matrix:
+    """(passages × sentences), 1 where the passage holds the sentence: passage counts = membership @ sentence counts."""
+    lengths = last - first + 1
+    columns = np.concatenate([np.arange(f, e + 1) for f, e in zip(first, last, strict=True)]) if len(first) else np.zeros(0, np.int64)
+    return sparse.csr_matrix(
+        (np.ones(int(lengths.sum()), dtype=np.float32), columns, np.concatenate([[0], np.cumsum(lengths)])),
+        shape=(len(first), n_sentences),
+    )
 
 
 def _compact(counts: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

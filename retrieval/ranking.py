@@ -120,6 +120,9 @@ def candidate_passages(
     essential = max(1, int(np.searchsorted(np.cumsum(frequencies[order]), params.posting_budget, side="right")))
     rare = np.sort(order[:essential])
     passage_ids, scores = index.passage_scores(columns[rare], weights[rare])
+    if index.has_dead:  # articles retired by an incremental sync are never answered
+        alive = index.doc_alive_[index.sent_doc_[index.pass_first_[passage_ids]]]
+        passage_ids, scores = passage_ids[alive], scores[alive]
     if essential == len(columns) or not len(passage_ids):
         return passage_ids, scores
     if len(passage_ids) > params.rescored_passages:

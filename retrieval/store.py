@@ -117,13 +117,25 @@ class Store:
             raise KeyError(f"{doc_id} has no paragraph {number}")
         return row[0]
 
-    def corpus_rows(self) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:
-        """The whole corpus for indexing: documents (id, doc_id, title, url, text) in id order, then sentences
-        (document, number, paragraph, start, end) and passages (document, first_sentence, last_sentence)
-        as int64 arrays, ordered by document and number."""
-        documents = self.db.execute("SELECT id, doc_id, title, url, text FROM documents ORDER BY id").fetchall()
-        sentences = self.db.execute("SELECT document, number, paragraph, start, end FROM sentences ORDER BY document, number")
-        passages = self.db.execute("SELECT document, first_sentence, last_sentence FROM passages ORDER BY document, number")
+    def corpus_rows(
+        self, doc_ids: list[str] | None = None
+    ) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:
+        """The corpus (or just the given articles) for indexing: documents (id, doc_id, title, url, text) in id
+        order, then sentences (document, number, paragraph, start, end) and passages (document, first_sentence,
+        last_sentence) as int64 arrays, ordered by document and number."""
+        where = ""
+        if doc_ids is not None:
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (doc_id TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM wanted")
+            self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(d,) for d in doc_ids])
+            where = "WHERE document IN (SELECT id FROM documents WHERE doc_id IN (SELECT doc_id FROM wanted))"
+        documents = self.db.execute(
+            "SELECT id, doc_id, title, url, text FROM documents "
+            + ("WHERE doc_id IN (SELECT doc_id FROM wanted) " if doc_ids is not None else "")
+            + "ORDER BY id"
+        ).fetchall()
+        sentences = self.db.execute(f"SELECT document, number, paragraph, start, end FROM sentences {where} ORDER BY document, number")
+        passages = self.db.execute(f"SELECT document, first_sentence, last_sentence FROM passages {where} ORDER BY document, number")
         return (
             documents,
             np.array(sentences.fetchall(), dtype=np.int64).reshape(-1, 5),

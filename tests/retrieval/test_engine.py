@@ -93,3 +93,25 @@ def test_cli_batch_keeps_input_order_and_reports_no_answer(tmp_path: Path) -> No
     assert [line["id"] for line in lines] == ["a", "b", "3"]
     assert lines[1]["answers"] == [] and lines[1]["no_answer_reason"]
     assert all(line["elapsed_ms"] >= 0 for line in lines)
+
+
+def test_small_change_extends_the_index_and_matches_a_full_build(tmp_path: Path, data_dir: Path) -> None:
+    cities = ["القاهرة", "دمشق", "بغداد", "الرباط", "تونس", "عمان", "الرياض", "الدوحة", "بيروت", "صنعاء"] * 3
+    for n, city in enumerate(cities):
+        (data_dir / f"extra_{n:02d}.txt").write_text(f"افتتح الوزير رقم {n} معرضا للكتاب في {city} يوم الأحد.\n", encoding="utf-8")
+    retriever = Retriever.open(tmp_path / "a.db")
+    retriever.sync(data_dir)
+    (data_dir / "new.txt").write_text("زار زرقشوف مدينة بلقمطير في الربيع.\n", encoding="utf-8")
+    (data_dir / "extra_03.txt").unlink()
+    report = retriever.sync(data_dir)
+    assert report.added == ("new",) and report.removed == ("extra_03",)
+    assert retriever.index.stale_documents_ == 2  # appended, not rebuilt
+    assert retriever.ask("زرقشوف بلقمطير").quotes[0].doc_id == "new"
+    assert all(q.doc_id != "extra_03" for q in retriever.ask("الوزير رقم 3 معرضا للكتاب", top_k=10).quotes)
+
+    rebuilt = Retriever.open(tmp_path / "b.db")
+    rebuilt.sync(data_dir)
+    ours, theirs = retriever.stats(), rebuilt.stats()
+    assert (ours.documents, ours.passages, ours.sentences) == (theirs.documents, theirs.passages, theirs.sentences)
+    reopened = Retriever.open(tmp_path / "a.db")
+    assert reopened.index.stale_documents_ == 2 and reopened.ask("زرقشوف بلقمطير").quotes[0].doc_id == "new"
