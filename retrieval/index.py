@@ -351,6 +351,22 @@ class TfidfIndex:
             table = self._scratch.table = np.zeros(len(self.idf_), dtype=np.uint16)
         return table
 
+    def passage_counts(self, passage_ids: np.ndarray, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(sentence ids, their counts, the passages' counts) of the query's columns, for these passages.
+
+        The passages' sentences are gathered once (overlapping windows share them); a passage's counts are the
+        sum of its run of sentences, read off prefix sums.
+        """
+        first, last = self.pass_first_[passage_ids], self.pass_last_[passage_ids]
+        lengths = last - first + 1
+        spans = np.arange(int(lengths.sum())) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
+        spans.sort()
+        sentence_ids = spans[np.concatenate(([True], spans[1:] != spans[:-1]))] if len(spans) else spans
+        sentence_tf = self.matches(sentence_ids, sentence_ids + 1, columns).counts()
+        prefix = np.vstack([np.zeros((1, len(columns))), np.cumsum(sentence_tf, axis=0)])
+        passage_tf = prefix[np.searchsorted(sentence_ids, last) + 1] - prefix[np.searchsorted(sentence_ids, first)]
+        return sentence_ids, sentence_tf, passage_tf
+
     @cached_property
     def mean_sentence_norm(self) -> float:
         return float(np.mean(self.s_norm_)) if len(self.s_norm_) else 1.0

@@ -60,22 +60,31 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     columns, weights = index.term_ids(index.params.text_analyzer()(question))
     if not len(columns):
         return Ranked((), (), 0.0, NO_TERMS)
-    passage_ids, passage_scores = candidate_passages(index, columns, weights, params)
+    passage_ids, passage_scores, exact = candidate_passages(index, columns, weights, params)
     if not len(passage_ids):
         return Ranked((), (), 0.0, NO_MATCH)
+    keep = params.candidate_passages if exact else params.rescored_passages
+    if len(passage_ids) > keep:
+        best = np.argpartition(-passage_scores, keep)[:keep]
+        passage_ids, passage_scores = passage_ids[best], passage_scores[best]
+    term_weights = weights * index.idf_[columns]
+    sentence_ids, sentence_tf, passage_tf = index.passage_counts(passage_ids, columns)
+    if not exact:  # the exact cosine over every term, from the passages' own rows
+        passage_scores = ((index._tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
     if len(passage_ids) > params.candidate_passages:
-        keep = np.argpartition(-passage_scores, params.candidate_passages)[: params.candidate_passages]
-        passage_ids, passage_scores = passage_ids[keep], passage_scores[keep]
+        best = np.argpartition(-passage_scores, params.candidate_passages)[: params.candidate_passages]
+        passage_ids, passage_scores, passage_tf = passage_ids[best], passage_scores[best], passage_tf[best]
 
     # Each candidate sentence takes the score of the best candidate passage holding it.
     best_passage: dict[int, tuple[float, int]] = {}
-    for pid, pscore in zip(passage_ids.tolist(), passage_scores.tolist(), strict=True):
+    for at, (pid, pscore) in enumerate(zip(passage_ids.tolist(), passage_scores.tolist(), strict=True)):
         for sid in range(int(index.pass_first_[pid]), int(index.pass_last_[pid]) + 1):
             if sid not in best_passage or best_passage[sid][0] < pscore:
-                best_passage[sid] = (pscore, pid)
-    sentence_ids = np.fromiter(best_passage, dtype=np.int64, count=len(best_passage))
-    tf = index.matches(sentence_ids, sentence_ids + 1, columns).counts()
-    sentence_scores = (index._tf_weight(tf) @ (weights * index.idf_[columns])) / index.s_norm_[sentence_ids]
+                best_passage[sid] = (pscore, at)
+    chosen = np.fromiter(best_passage, dtype=np.int64, count=len(best_passage))
+    tf = sentence_tf[np.searchsorted(sentence_ids, chosen)]
+    sentence_ids = chosen
+    sentence_scores = (index._tf_weight(tf) @ term_weights) / index.s_norm_[sentence_ids]
     if params.length_pivot < 1:
         norms = index.s_norm_[sentence_ids]
         sentence_scores = sentence_scores * norms / ((1 - params.length_pivot) * index.mean_sentence_norm + params.length_pivot * norms)
@@ -93,9 +102,7 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     if params.heading_factor != 1:
         scores = np.where(index.s_flags_[sentence_ids] & HEADING, scores * params.heading_factor, scores)
     order = np.argsort(-scores, kind="stable")
-    best_pid = best_passage[int(sentence_ids[order[0]])][1]
-    in_passage = index.matches(index.pass_first_[[best_pid]], index.pass_last_[[best_pid]] + 1, columns).counts() > 0
-    coverage = words.coverage(in_passage[0])
+    coverage = words.coverage(passage_tf[best_passage[int(sentence_ids[order[0]])][1]] > 0)
     if scores[order[0]] < params.min_score:
         return Ranked((), (), coverage, f"the best match scores {scores[order[0]]:.2f}, below {params.min_score}")
     if coverage < params.min_coverage:
@@ -107,13 +114,13 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
 
 def candidate_passages(
     index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, params: RankingParams
-) -> tuple[np.ndarray, np.ndarray]:
-    """Passages sharing the question's rarer terms, each with its cosine to the question.
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Passages sharing the question's rarer terms, their (partial) cosine to the question, and whether it is exact.
 
-    The rarest terms, up to ``posting_budget`` postings, find the candidates; the best ``rescored_passages`` of
-    them then get the exact cosine over every term, read from their own rows. A passage holding none of
-    the rare terms is not considered. When all postings fit the budget (every corpus of a few thousand
-    passages), this is the exact score of every passage sharing a term.
+    The rarest terms, up to ``posting_budget`` postings, find the candidates and score them; the caller
+    rescores the best ``rescored_passages`` exactly from their own rows when frequent terms were left out.
+    A passage holding none of the rare terms is not considered. When all postings fit the budget (every
+    corpus of a few thousand passages), the scores are exact for every passage sharing a term.
     """
     frequencies = index.passage_frequencies(columns)
     order = np.argsort(frequencies, kind="stable")
@@ -123,14 +130,7 @@ def candidate_passages(
     if index.has_dead:  # articles retired by an incremental sync are never answered
         alive = index.doc_alive_[index.sent_doc_[index.pass_first_[passage_ids]]]
         passage_ids, scores = passage_ids[alive], scores[alive]
-    if essential == len(columns) or not len(passage_ids):
-        return passage_ids, scores
-    if len(passage_ids) > params.rescored_passages:
-        keep = np.argpartition(-scores, params.rescored_passages)[: params.rescored_passages]
-        passage_ids = passage_ids[keep]
-    tf = index.matches(index.pass_first_[passage_ids], index.pass_last_[passage_ids] + 1, columns).counts()
-    exact = (index._tf_weight(tf) @ (weights * index.idf_[columns])) / index.p_norm_[passage_ids]
-    return passage_ids, exact.astype(np.float32)
+    return passage_ids, scores, essential == len(columns)
 
 
 @dataclass(frozen=True)
