@@ -1,12 +1,14 @@
 """From a question to ranked sentences: best passages first, then their sentences, then "is this an answer?".
 
-score(sentence) = w_s · cos(q, sentence) + w_p · max cos(q, passage ∋ sentence) + cue bonus, where the cue
-bonus rewards a sentence holding what the question word asks for (a time for متى, a number for كم).
-Only the postings of the question's terms and the sentences of the best passages are touched.
+score(sentence) = w_s · pivoted cos(q, sentence) + w_p · max cos(q, passage ∋ sentence) + w_w · words + cue,
+where ``words`` is the idf-weighted share of the question's words the sentence holds in any form and the
+cue bonus rewards a sentence holding what the question word asks for (a time for متى, a number for كم);
+headlines are scaled down. Only the postings of the question's terms and the sentences of the best
+passages are touched.
 
 No answer: the question's content words, weighted by idf (a word the corpus never uses weighs the most),
-must be found in the best sentence's passage for at least ``min_coverage`` of their weight; a question
-about a gift when the articles never mention one is not answered with a sentence about the meeting.
+must be found in the best sentence's passage for at least ``min_coverage`` of their weight, and the best
+sentence must score at least ``min_score``; below that a quote would only be loosely related.
 """
 
 from __future__ import annotations

@@ -3,6 +3,9 @@
 import pytest
 
 from retrieval.arabic import (
+    CUE_CAUSE,
+    CUE_NUMBER,
+    CUE_TIME,
     QuestionType,
     analyze,
     contains_arabic,
@@ -10,6 +13,7 @@ from retrieval.arabic import (
     light_stem,
     normalize_arabic,
     question_type,
+    sentence_cues,
     token_features,
     tokenize,
 )
@@ -98,3 +102,17 @@ def test_contains_arabic() -> None:
 def test_analyze_is_deterministic_and_drops_stopwords() -> None:
     assert analyze("في من على") == []
     assert analyze("بوتين") == analyze("بوتين")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "flags"),
+    [
+        ("توفي أكثر من 1300 إسرائيلي في 7 أكتوبر", CUE_TIME | CUE_NUMBER),
+        ("اتصل بوتين بنتنياهو يوم الاثنين", CUE_TIME),
+        ("استمر الاجتماع حوالي ثلاث ساعات", CUE_TIME | CUE_NUMBER),
+        ("أسقطت الطائرة بسبب خطأ في التعرف", CUE_CAUSE),
+        ("تحدث الزعيمان عن العلاقات الثنائية", 0),
+    ],
+)
+def test_sentence_cues(sentence: str, flags: int) -> None:
+    assert sentence_cues(sentence) == flags
