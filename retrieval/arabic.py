@@ -16,7 +16,7 @@ _ISRI = ISRIStemmer()
 
 # Bump whenever anything below changes what a text analyzes to: a saved index built by another
 # version is refused and rebuilt.
-ANALYZER_VERSION = "arabic-8"
+ANALYZER_VERSION = "arabic-9"
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
 _LETTERS = str.maketrans(
@@ -225,6 +225,7 @@ _MONTHS_AND_DAYS = _normalized_set(
     السبت الأحد الاثنين الإثنين الثلاثاء الأربعاء الخميس الجمعة
     صباح مساء ظهر ليلة الليلة اليوم أمس الأمس غدا الماضي المقبل القادم أواخر أوائل منتصف مطلع نهاية بداية
     عام العام سنة السنة شهر الشهر أسبوع الأسبوع يوم عقد العقد العقدين قرن منذ ساعة ساعات دقيقة دقائق
+    بعد قبل عقب اثر إثر
     """
 )
 _NUMBER_WORDS = _normalized_set(

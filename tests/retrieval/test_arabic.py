@@ -109,6 +109,7 @@ def test_analyze_is_deterministic_and_drops_stopwords() -> None:
     [
         ("توفي أكثر من 1300 إسرائيلي في 7 أكتوبر", CUE_TIME | CUE_NUMBER),
         ("اتصل بوتين بنتنياهو يوم الاثنين", CUE_TIME),
+        ("تحدث معه بعد اجتماعه مع بوتين", CUE_TIME),  # a relative time answers "when" too
         ("استمر الاجتماع حوالي ثلاث ساعات", CUE_TIME | CUE_NUMBER),
         ("أسقطت الطائرة بسبب خطأ في التعرف", CUE_CAUSE),
         ("تحدث الزعيمان عن العلاقات الثنائية", 0),
