@@ -533,16 +533,9 @@ class FakeBotApi:
             _set_content(message, entities, markup)
             self._messages[chat_id][message["message_id"]] = message
             self._sent[chat_id].append(
-                {
-                    "message_id": message["message_id"],
-                    "chat_id": chat_id,
-                    "text": params["text"],
-                    "plain_text": text,
-                    "parse_mode": params.get("parse_mode"),
-                    "entities": entities,
-                    "reply_markup": markup,
+                _record(chat_id, message["message_id"], params, text, entities, markup, message["date"])
+                | {
                     "reply_to_message_id": message.get("reply_to_message", {}).get("message_id"),
-                    "date": message["date"],
                     "edit_date": None,
                     "deleted": False,
                 }
@@ -578,16 +571,7 @@ class FakeBotApi:
             message["text"] = text
             message["edit_date"] = int(time.time())
             _set_content(message, entities, markup)
-            edit = {
-                "message_id": message_id,
-                "chat_id": chat_id,
-                "text": params["text"],
-                "plain_text": text,
-                "parse_mode": params.get("parse_mode"),
-                "entities": entities,
-                "reply_markup": markup,
-                "date": message["edit_date"],
-            }
+            edit = _record(chat_id, message_id, params, text, entities, markup, message["edit_date"])
             self._edits[chat_id].append(edit)
             record = self._sent_record(chat_id, message_id)
             record.update({key: edit[key] for key in ("text", "plain_text", "parse_mode", "entities")})
@@ -803,3 +787,19 @@ _dumps = functools.partial(json.dumps, ensure_ascii=False)
 
 def _json_reply(body: dict[str, Any], status: int) -> web.Response:
     return web.json_response(body, status=status, dumps=_dumps)
+
+
+def _record(
+    chat_id: int, message_id: int, params: Params, text: str, entities: list[dict[str, Any]], markup: dict[str, Any] | None, date: int
+) -> dict[str, Any]:
+    """What the driver keeps of a message the bot sent or edited: the raw HTML, what the user sees, the buttons."""
+    return {
+        "message_id": message_id,
+        "chat_id": chat_id,
+        "text": params["text"],
+        "plain_text": text,
+        "parse_mode": params.get("parse_mode"),
+        "entities": entities,
+        "reply_markup": markup,
+        "date": date,
+    }
