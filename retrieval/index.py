@@ -219,7 +219,7 @@ class TfidfIndex:
             rows, columns = counts.indices, np.repeat(np.arange(counts.shape[1]), np.diff(counts.indptr))
         else:
             rows, columns = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr)), counts.indices
-        weights = self._tf_weight(np.minimum(counts.data, MAX_TF)) * self.idf_[columns]
+        weights = self.tf_weight(np.minimum(counts.data, MAX_TF)) * self.idf_[columns]
         norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=counts.shape[0])).astype(np.float32)
         norms[norms == 0] = 1
         return norms
@@ -227,9 +227,10 @@ class TfidfIndex:
     @cached_property
     def _tf_table(self) -> np.ndarray:
         """The tf weight of every one-byte count, for lookups."""
-        return self._tf_weight(np.arange(MAX_TF + 1))
+        return self.tf_weight(np.arange(MAX_TF + 1))
 
-    def _tf_weight(self, tf: np.ndarray) -> np.ndarray:
+    def tf_weight(self, tf: np.ndarray) -> np.ndarray:
+        """1 + ln tf (0 where tf is 0), or tf itself without sublinear scaling."""
         tf = tf.astype(np.float32)
         return np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0).astype(np.float32) if self.params.sublinear_tf else tf
 
@@ -304,7 +305,7 @@ class TfidfIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
         tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
-        weights = self._tf_weight(tf) * self.idf_[columns]
+        weights = self.tf_weight(tf) * self.idf_[columns]
         order = np.argsort(columns)
         return columns[order], (weights / np.linalg.norm(weights))[order]
 

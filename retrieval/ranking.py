@@ -72,7 +72,7 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     term_weights = weights * index.idf_[columns]
     sentence_ids, sentence_tf, passage_tf = index.passage_counts(passage_ids, columns)
     if not exact:  # the exact cosine over every term, from the passages' own rows
-        passage_scores = ((index._tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
+        passage_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
     if len(passage_ids) > params.candidate_passages:
         best = np.argpartition(-passage_scores, params.candidate_passages)[: params.candidate_passages]
         passage_ids, passage_scores, passage_tf = passage_ids[best], passage_scores[best], passage_tf[best]
@@ -86,7 +86,7 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     chosen = np.fromiter(best_passage, dtype=np.int64, count=len(best_passage))
     tf = sentence_tf[np.searchsorted(sentence_ids, chosen)]
     sentence_ids = chosen
-    sentence_scores = (index._tf_weight(tf) @ term_weights) / index.s_norm_[sentence_ids]
+    sentence_scores = (index.tf_weight(tf) @ term_weights) / index.s_norm_[sentence_ids]
     if params.length_pivot < 1:
         norms = index.s_norm_[sentence_ids]
         sentence_scores = sentence_scores * norms / ((1 - params.length_pivot) * index.mean_sentence_norm + params.length_pivot * norms)

@@ -103,9 +103,6 @@ class Store:
         """(documents, passages, sentences)."""
         return tuple(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("documents", "passages", "sentences"))
 
-    def titles(self, limit: int) -> list[str]:
-        return [row[0] for row in self.db.execute("SELECT title FROM documents ORDER BY doc_id LIMIT ?", [limit])]
-
     def paragraph(self, doc_id: str, number: int) -> str:
         """The text of one paragraph of an article; KeyError if there is no such paragraph."""
         row = self.db.execute(

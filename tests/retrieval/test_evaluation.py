@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import Retriever, evaluation
-from tests.conftest import SEED_DEV, SEEDS, XQUAD
+from tests.conftest import SEED_DEV, XQUAD
 
 
 @pytest.mark.skipif(not SEED_DEV.exists(), reason="shared/eval is not beside the project")
@@ -38,4 +38,3 @@ def test_seed_questions_are_validated(tmp_path: Path) -> None:
     bad.write_text('{"question": "بلا معرف"}\n', encoding="utf-8")
     with pytest.raises(evaluation.EvaluationError):
         evaluation.load_seed_questions(bad)
-    assert SEEDS.exists()
