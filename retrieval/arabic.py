@@ -16,7 +16,7 @@ _ISRI = ISRIStemmer()
 
 # Bump whenever anything below changes what a text analyzes to: a saved index built by another
 # version is refused and rebuilt.
-ANALYZER_VERSION = "arabic-9"
+ANALYZER_VERSION = "arabic-10"
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
 _LETTERS = str.maketrans(
@@ -255,16 +255,32 @@ def sentence_cues(sentence: str) -> int:
 @lru_cache(maxsize=500_000)
 def token_cues(token: str) -> int:
     """The cue flags of one normalized token (see ``sentence_cues``)."""
-    flags = 0
     if _DIGIT.search(token):
-        flags |= CUE_TIME | CUE_NUMBER
-    if token in _MONTHS_AND_DAYS:
-        flags |= CUE_TIME
-    if token in _NUMBER_WORDS:
-        flags |= CUE_NUMBER
-    if token in _CAUSE_WORDS:
-        flags |= CUE_CAUSE
-    return flags
+        return CUE_TIME | CUE_NUMBER
+    for word in _cue_readings(token):  # the first reading that is a cue word decides: الاثنين is Monday, not "two"
+        flags = (
+            (CUE_TIME if word in _MONTHS_AND_DAYS else 0)
+            | (CUE_NUMBER if word in _NUMBER_WORDS else 0)
+            | (CUE_CAUSE if word in _CAUSE_WORDS else 0)
+        )
+        if flags:
+            return flags
+    return 0
+
+
+def _cue_readings(token: str) -> tuple[str, ...]:
+    """The token as written, then without its conjunction, article or preposition (والمساء → المساء → مساء),
+    then without the adverbial alef (صباحا → صباح): a cue word is found under any of them."""
+    readings = [token]
+    if token[0] in "وف" and len(token) >= 4:
+        readings.append(token[1:])
+    for word in tuple(readings):
+        for prefix in ("ال", "بال", "لل", "ب", "ل"):
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+                readings.append(word[len(prefix):])
+                break
+    readings += [word[:-1] for word in readings if word.endswith("ا") and len(word) >= 4]
+    return tuple(readings)
 
 
 def wanted_cue(kind: QuestionType) -> int:

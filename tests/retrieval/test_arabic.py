@@ -113,6 +113,10 @@ def test_analyze_is_deterministic_and_drops_stopwords() -> None:
         ("استمر الاجتماع حوالي ثلاث ساعات", CUE_TIME | CUE_NUMBER),
         ("أسقطت الطائرة بسبب خطأ في التعرف", CUE_CAUSE),
         ("تحدث الزعيمان عن العلاقات الثنائية", 0),
+        ("تحدث نتنياهو هذا المساء مع بوتين", CUE_TIME),  # a cue word under its article
+        ("والاثنين الماضي اتصل صباحا", CUE_TIME),  # conjunction, article, adverbial alef
+        ("ولأنه رفض الوساطة", CUE_CAUSE),
+        ("عادت والمئات معها", CUE_NUMBER),
     ],
 )
 def test_sentence_cues(sentence: str, flags: int) -> None:
