@@ -197,7 +197,7 @@ class QuestionType(Enum):
 _TYPE_CUES: tuple[tuple[QuestionType, frozenset[str]], ...] = (
     (QuestionType.WHEN, _normalized_set("متى امتى إمتى ايمتى إيمتى امته إمته تاريخ")),
     (QuestionType.HOW_MANY, _normalized_set("كم كام قديش قداش عدد")),
-    (QuestionType.WHY, _normalized_set("لماذا لمذا ليش ليه علاش لم")),
+    (QuestionType.WHY, _normalized_set("لماذا لمذا ليش ليه علاش")),
     (QuestionType.WHERE, _normalized_set("أين وين فين منين")),
     (QuestionType.WHO, _normalized_set("مين منو")),
     (QuestionType.YES_NO, _normalized_set("هل")),
@@ -213,6 +213,9 @@ def question_type(question: str) -> QuestionType:
         for qtype, cues in _TYPE_CUES:
             if token in cues:
                 return qtype
+        # لم opening a question is لِمَ (why); anywhere else it negates a verb (من لم يرمِ؟ asks who).
+        if token == "لم" and i == 0:
+            return QuestionType.WHY
         # "في أي يوم/سنة" asks when; "في أي منطقة" asks where; "من" opening a question asks who.
         if token in ("اي", "ايه") and i + 1 < len(tokens):
             following = tokens[i + 1]

@@ -94,6 +94,8 @@ def test_question_words_are_not_content(question: str, content: list[str]) -> No
         ("وين الجاليات اليهودية؟", QuestionType.WHERE),
         ("لماذا شنت إسرائيل الحرب؟", QuestionType.WHY),
         ("ليش أسقطوا الطيارة؟", QuestionType.WHY),
+        ("لم رفضت موسكو الوساطة؟", QuestionType.WHY),  # لِمَ
+        ("من لم يحضر الاجتماع؟", QuestionType.WHO),  # لم negating a verb
         ("هل هنأ بوتين نتنياهو؟", QuestionType.YES_NO),
         ("بينيت موسكو", QuestionType.OTHER),
     ],
