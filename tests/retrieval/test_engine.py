@@ -40,6 +40,23 @@ def test_no_answer_has_a_reason(seed_retriever: Retriever) -> None:
         assert not answer.found and answer.no_answer_reason
 
 
+def test_when_question_needs_a_time_among_the_best_matches(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "talks.txt").write_text(
+        "التقى الوزير زرقشوف نظيره بلقمطير لبحث ملف المياه.\nوناقش الوزيران مشاريع الري المشتركة بين البلدين.\n",
+        encoding="utf-8",
+    )
+    retriever = Retriever.open(tmp_path / "isnad.db")
+    retriever.sync(folder)
+    assert retriever.ask("ماذا بحث زرقشوف مع بلقمطير؟").found
+    undated = retriever.ask("متى التقى زرقشوف بلقمطير؟")
+    assert not undated.found and "when" in undated.no_answer_reason
+    (folder / "talks.txt").write_text("التقى الوزير زرقشوف نظيره بلقمطير يوم الأحد لبحث ملف المياه.\n", encoding="utf-8")
+    retriever.sync(folder)
+    assert "يوم الأحد" in retriever.ask("متى التقى زرقشوف بلقمطير؟").quotes[0].text
+
+
 def test_index_is_reused_and_rebuilt_on_mismatch(tmp_path: Path, data_dir: Path) -> None:
     db = tmp_path / "isnad.db"
     Retriever.open(db).sync(data_dir)
