@@ -19,6 +19,7 @@ def test_seed_dev_scores(seed_retriever: Retriever) -> None:
     assert scores.hit1 >= 0.58
     assert scores.hit3 >= 0.69
     assert scores.false_abstain <= 0.10
+    assert scores.no_answer_accuracy >= 1 / 7
     assert scores.mean_quote_chars <= 350
 
 
@@ -28,7 +29,7 @@ def test_xquad_scores(tmp_path: Path) -> None:
     retriever = Retriever.open(tmp_path / "x.db")
     retriever.sync(tmp_path / "articles")
     scores = evaluation.score(evaluation.run(lambda q: retriever.ask(q, top_k=evaluation.RANKS), questions))
-    assert scores.hit1 >= 0.70
+    assert scores.hit1 >= 0.71
     assert scores.paragraph1 >= 0.90
     assert scores.mean_quote_chars <= 350
 
