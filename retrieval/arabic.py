@@ -18,7 +18,7 @@ _SNOWBALL = Stemmer.Stemmer("arabic")
 
 # Bump whenever anything below changes what a text analyzes to: a saved index built by another
 # version is refused and rebuilt.
-ANALYZER_VERSION = "arabic-11"
+ANALYZER_VERSION = "arabic-12"
 
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")  # harakat, Quranic marks, tatweel
 _LETTERS = str.maketrans(
@@ -69,9 +69,10 @@ def _normalized_set(words: str) -> frozenset[str]:
 # Question words, MSA and colloquial (Egyptian, Levantine, Gulf). They say what is asked, not about what.
 QUESTION_WORDS = _normalized_set(
     """
-    متى امتى إمتى ايمتى إيمتى امته إمته من مين منو منين ما ماذا مالذي ماهو ماهي شو شنو ايش إيش ايه إيه
-    وش كم كام قديش قداش كيف كيفاش ازاي إزاي شلون أين وين فين هل لماذا لمذا ليش ليه علاش لم أي أية اي
-    اللي الذي التي الذين اللذين اللتين اللواتي
+    متى امتى إمتى ايمتى إيمتى امته إمته شوكت وينتا وينته فوقاش
+    من مين منو شكون منين ما ماذا مالذي ماهو ماهي شو شنو شنهو اشنو ايش إيش ايه إيه وش واش
+    كم كام بكام قديش قداش أديش اديش قديه شكد شقد كيف كيفاش ازاي إزاي شلون أين وين فين
+    هل لماذا لمذا ليش ليه علاش علاه لاش لم أي أية اي اللي الذي التي الذين اللذين اللتين اللواتي
     """
 )
 
@@ -179,6 +180,98 @@ def analyze(text: str, ngrams: tuple[int, int] | None = None) -> list[str]:
     return terms
 
 
+# Everyday colloquial words (Levantine, Egyptian, Gulf, Iraqi, Maghrebi) and the MSA words news articles
+# use for them. Written from general knowledge of the dialects, not from any evaluation set: questions are
+# asked in dialect, articles are written in MSA. One line a meaning: colloquial forms = MSA equivalents.
+_COLLOQUIAL_TABLE = """
+    اجا إجا جه جا اجو اجوا = جاء وصل حضر
+    شاف شافو شافت شوف يشوف = رأى شاهد التقى
+    حكى احكى حكت حكيو = تحدث قال صرح
+    اتكلم اتكلمت = تحدث
+    عايز عاوز عايزه بيبغى يبغى يبي ودو = يريد يرغب
+    مات ماتو ماتوا يموت = توفي قتل
+    خلّص خلصت = أنهى انتهى
+    بلش بلّش بلشت = بدأ
+    رجع رجعت رجعو = عاد
+    طلع طلعت طلعو = خرج
+    جاب جابت جابو يجيب = أحضر جلب
+    حط حطت حطو يحط = وضع
+    ضل ضلت ضلو يضل تضل = بقي ظل استمر
+    صار صارت = أصبح حدث جرى
+    زعل زعلت = غضب
+    رن = اتصل
+    تلفون تليفون = هاتف اتصال مكالمة
+    منيح منيحه منيحة كويس كويسه كويسة زين مليح = جيد جيدة
+    كتير كتيره = كثير
+    شويه شوية شوي = قليل
+    قلقان قلقانه قلقانة = قلق قلقة
+    زعلان زعلانه = غاضب
+    مبسوط مبسوطه = سعيد راض
+    امبارح مبارح = أمس
+    بكره بكرة = غدا
+    هلق هلأ هلا دلوقتي دلوقت الحين هسه هسا = الآن حاليا
+    زلمه زلمة = رجل
+    حرمه حرمة = امرأة
+    ولاد = أطفال أبناء
+    مصاري فلوس = أموال مال
+    بس = فقط لكن
+    كمان = أيضا
+    برضو برضه = أيضا
+    هيك = هكذا
+"""
+
+
+def _colloquial_lexicon(table: str) -> dict[str, tuple[str, ...]]:
+    lexicon: dict[str, tuple[str, ...]] = {}
+    for line in table.strip().splitlines():
+        forms, equivalents = line.split("=")
+        msa = tuple(normalize_arabic(word) for word in equivalents.split())
+        for form in forms.split():
+            lexicon[normalize_arabic(form)] = msa
+    return lexicon
+
+
+_COLLOQUIAL = _colloquial_lexicon(_COLLOQUIAL_TABLE)
+_VERB_PREFIXES = ("بي", "بت", "بن", "ب", "ي", "ت", "ن", "و", "ف")
+_VERB_SUFFIXES = ("وها", "وهم", "وه", "ها", "هم", "وا", "و", "ه", "ت", "ي")
+
+
+@lru_cache(maxsize=100_000)
+def msa_equivalents(token: str) -> tuple[str, ...]:
+    """The MSA words for a colloquial one (منيحه → جيد جيده; بيحكي → تحدث قال صرح), or () when it is not colloquial.
+
+    A verb is found under one prefix of tense or person (ب، بي، ي، ت …) and one suffix (وا، ها، وها …).
+    """
+    for form in _affix_readings(token):
+        if form in _COLLOQUIAL:
+            return _COLLOQUIAL[form]
+    return ()
+
+
+def _affix_readings(token: str) -> list[str]:
+    """The token, then without one prefix and/or one suffix, keeping at least three letters (جه in وجه is not جاء)."""
+    stems = [token] + [token[len(p):] for p in _VERB_PREFIXES if token.startswith(p) and len(token) - len(p) >= 3]
+    return stems + [stem[: -len(x)] for stem in stems for x in _VERB_SUFFIXES if stem.endswith(x) and len(stem) - len(x) >= 3]
+
+
+def colloquial_terms(text: str, ngrams: tuple[int, int] | None = None) -> list[str]:
+    """The index terms of the MSA equivalents of a question's colloquial words (none for an MSA question)."""
+    terms: list[str] = []
+    for token in tokenize(text):
+        if token not in QUESTION_WORDS:
+            for word in msa_equivalents(token):
+                terms.extend(token_terms(word, ngrams))
+    return terms
+
+
+def word_features(token: str) -> tuple[str, ...]:
+    """The features a question word is found under in a sentence: its own, and those of its MSA equivalents."""
+    features = token_features(token)
+    for word in msa_equivalents(token):
+        features += token_features(word)
+    return tuple(dict.fromkeys(features))
+
+
 def content_tokens(text: str) -> list[str]:
     """The tokens of a question that say what it is about (question and function words dropped)."""
     return [t for t in tokenize(text) if token_features(t)]
@@ -195,11 +288,11 @@ class QuestionType(Enum):
 
 
 _TYPE_CUES: tuple[tuple[QuestionType, frozenset[str]], ...] = (
-    (QuestionType.WHEN, _normalized_set("متى امتى إمتى ايمتى إيمتى امته إمته تاريخ")),
-    (QuestionType.HOW_MANY, _normalized_set("كم كام قديش قداش عدد")),
-    (QuestionType.WHY, _normalized_set("لماذا لمذا ليش ليه علاش")),
+    (QuestionType.WHEN, _normalized_set("متى امتى إمتى ايمتى إيمتى امته إمته شوكت وينتا وينته فوقاش تاريخ")),
+    (QuestionType.HOW_MANY, _normalized_set("كم كام بكام قديش قداش أديش اديش قديه شكد شقد عدد")),
+    (QuestionType.WHY, _normalized_set("لماذا لمذا ليش ليه علاش علاه لاش")),
     (QuestionType.WHERE, _normalized_set("أين وين فين منين")),
-    (QuestionType.WHO, _normalized_set("مين منو")),
+    (QuestionType.WHO, _normalized_set("مين منو شكون")),
     (QuestionType.YES_NO, _normalized_set("هل")),
 )
 _WHEN_NOUNS = _normalized_set("يوم سنة سنه عام شهر وقت تاريخ ساعة")

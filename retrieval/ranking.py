@@ -18,7 +18,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.arabic import CUE_NUMBER, CUE_TIME, HEADING, content_tokens, question_type, token_features, wanted_cue
+from retrieval.arabic import (
+    CUE_NUMBER,
+    CUE_TIME,
+    HEADING,
+    colloquial_terms,
+    content_tokens,
+    question_type,
+    wanted_cue,
+    word_features,
+)
 from retrieval.index import TfidfIndex
 
 
@@ -44,6 +53,7 @@ class RankingParams:
     # a weaker term than an exact word, yet it is the same name and counts as a whole word here.
     word_coverage_weight: float = 0.2
     heading_factor: float = 0.8  # headlines name a topic, they rarely answer: their scores are scaled by this
+    colloquial_weight: float = 0.7  # the MSA equivalents of a colloquial word, relative to the words asked
     # A when- or how-many question is answered only if one of its best few sentences holds a time or a number:
     # a sentence about the right people that gives no date does not say when. Measured: seed-dev's "متى تولى
     # بينيت رئاسة الحكومة؟" (not in the articles) now gets no answer; on XQuAD it costs one question of 1,190.
@@ -65,7 +75,7 @@ MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none
 
 def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams) -> Ranked:
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
-    columns, weights = index.term_ids(index.params.text_analyzer()(question))
+    columns, weights = question_vector(index, question, params)
     if not len(columns):
         return Ranked((), (), 0.0, NO_TERMS)
     passage_ids, passage_scores, exact = candidate_passages(index, columns, weights, params)
@@ -125,6 +135,18 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     return Ranked(tuple(int(sentence_ids[i]) for i in kept), tuple(float(scores[i]) for i in kept), coverage)
 
 
+def question_vector(index: TfidfIndex, question: str, params: RankingParams) -> tuple[np.ndarray, np.ndarray]:
+    """The question's known terms and their weights; the MSA equivalents of its colloquial words weigh less."""
+    terms = index.params.text_analyzer()(question)
+    extra = colloquial_terms(question, index.params.ngrams)
+    columns, weights = index.term_ids(terms + extra)
+    if extra and len(columns):
+        own = set(index.term_ids(terms)[0].tolist())
+        weights = weights * np.array([1.0 if c in own else params.colloquial_weight for c in columns.tolist()], dtype=np.float32)
+        weights /= np.linalg.norm(weights)
+    return columns, weights
+
+
 def candidate_passages(
     index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, params: RankingParams
 ) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -160,7 +182,7 @@ class QuestionWords:
         forms = np.zeros((len(columns), len(tokens)), dtype=np.float32)
         weights = np.full(len(tokens), index.max_idf, dtype=np.float32)
         for word, token in enumerate(tokens):
-            known = [c for c in map(index.vocabulary_.get, token_features(token)) if c is not None]
+            known = [c for c in map(index.vocabulary_.get, word_features(token)) if c is not None]
             if known:
                 forms[np.searchsorted(columns, known), word] = 1
                 weights[word] = index.idf_[known].max()
