@@ -107,6 +107,9 @@ def test_question_words_are_not_content(question: str, content: list[str]) -> No
         ("كم شخصا قتلوا؟", QuestionType.HOW_MANY),
         ("قديش عدد الرهائن؟", QuestionType.HOW_MANY),
         ("كام واحد ماتوا؟", QuestionType.HOW_MANY),
+        ("أديش عدد القتلى؟", QuestionType.HOW_MANY),  # Levantine
+        ("شوكت وصل الوفد؟", QuestionType.WHEN),  # Iraqi
+        ("شكون اللي وقع الاتفاق؟", QuestionType.WHO),  # Maghrebi
         ("من سلف بينت؟", QuestionType.WHO),
         ("مين اللي وقع الطيارة؟", QuestionType.WHO),
         ("وين الجاليات اليهودية؟", QuestionType.WHERE),
