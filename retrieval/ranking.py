@@ -18,17 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.arabic import (
-    CUE_NUMBER,
-    CUE_TIME,
-    HEADING,
-    colloquial_terms,
-    content_tokens,
-    question_type,
-    wanted_cue,
-    word_features,
-)
+from retrieval.arabic import CUE_NUMBER, CUE_TIME, HEADING, content_tokens, question_type, token_terms, wanted_cue
 from retrieval.index import TfidfIndex
+from retrieval.lexicon import COLLOQUIAL, question_equivalents, word_features
 
 
 @dataclass(frozen=True)
@@ -136,13 +128,15 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
 
 
 def question_vector(index: TfidfIndex, question: str, params: RankingParams) -> tuple[np.ndarray, np.ndarray]:
-    """The question's known terms and their weights; the MSA equivalents of its colloquial words weigh less."""
+    """The question's known terms and their weights (sorted columns); the MSA equivalents of its colloquial
+    words join it at ``colloquial_weight`` of a word's weight."""
     terms = index.params.text_analyzer()(question)
-    extra = colloquial_terms(question, index.params.ngrams)
-    columns, weights = index.term_ids(terms + extra)
+    own = set(terms)
+    extra = [t for word in question_equivalents(question, COLLOQUIAL) for t in token_terms(word, index.params.ngrams) if t not in own]
+    columns, weights = index.term_ids(terms + list(dict.fromkeys(extra)))
     if extra and len(columns):
-        own = set(index.term_ids(terms)[0].tolist())
-        weights = weights * np.array([1.0 if c in own else params.colloquial_weight for c in columns.tolist()], dtype=np.float32)
+        own_columns = {index.vocabulary_[t] for t in own if t in index.vocabulary_}
+        weights = weights * np.array([1.0 if c in own_columns else params.colloquial_weight for c in columns.tolist()], dtype=np.float32)
         weights /= np.linalg.norm(weights)
     return columns, weights
 
@@ -182,7 +176,7 @@ class QuestionWords:
         forms = np.zeros((len(columns), len(tokens)), dtype=np.float32)
         weights = np.full(len(tokens), index.max_idf, dtype=np.float32)
         for word, token in enumerate(tokens):
-            known = [c for c in map(index.vocabulary_.get, word_features(token)) if c is not None]
+            known = [c for c in map(index.vocabulary_.get, word_features(token, COLLOQUIAL)) if c is not None]
             if known:
                 forms[np.searchsorted(columns, known), word] = 1
                 weights[word] = index.idf_[known].max()

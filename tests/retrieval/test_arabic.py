@@ -11,7 +11,6 @@ from retrieval.arabic import (
     contains_arabic,
     content_tokens,
     light_stem,
-    msa_equivalents,
     normalize_arabic,
     question_type,
     sentence_cues,
@@ -61,23 +60,6 @@ def test_spelling_variants_share_a_feature(spelling_a: str, spelling_b: str) -> 
 @pytest.mark.parametrize(("token", "stem"), [("والحكومه", "حكوم"), ("بالكرملين", "كرمل"), ("بوتين", "بوت"), ("المفاوضات", "مفاوض")])
 def test_light_stem(token: str, stem: str) -> None:
     assert light_stem(token) == stem
-
-
-@pytest.mark.parametrize(
-    ("word", "equivalents"),
-    [
-        ("بيحكي", ("تحدث", "قال", "صرح")),  # Levantine: prefix of the present
-        ("منيحة", ("جيد", "جيده")),
-        ("ماتوا", ("توفي", "قتل")),  # suffix of the plural
-        ("امبارح", ("امس",)),
-        ("وجه", ()),  # MSA, though و+جه looks like جه (came)
-        ("تجاه", ()),
-        ("الحكومة", ()),
-        ("بوتين", ()),
-    ],
-)
-def test_msa_equivalents_of_colloquial_words(word: str, equivalents: tuple[str, ...]) -> None:
-    assert msa_equivalents(normalize_arabic(word)) == equivalents
 
 
 def test_names_keep_their_surface_form() -> None:

@@ -57,17 +57,6 @@ def test_when_question_needs_a_time_among_the_best_matches(tmp_path: Path) -> No
     assert "يوم الأحد" in retriever.ask("متى التقى زرقشوف بلقمطير؟").quotes[0].text
 
 
-def test_colloquial_question_finds_the_msa_sentence(tmp_path: Path) -> None:
-    folder = tmp_path / "data"
-    folder.mkdir()
-    (folder / "visit.txt").write_text(
-        "زار الوزير زرقشوف مدينة بلقمطير.\nتحدث الوزير زرقشوف مطولا عن خطة المياه في المدينة.\n", encoding="utf-8"
-    )
-    retriever = Retriever.open(tmp_path / "isnad.db")
-    retriever.sync(folder)
-    assert "تحدث" in retriever.ask("شو حكى الوزير زرقشوف؟").quotes[0].text  # حكى → تحدث
-
-
 def test_index_is_reused_and_rebuilt_on_mismatch(tmp_path: Path, data_dir: Path) -> None:
     db = tmp_path / "isnad.db"
     Retriever.open(db).sync(data_dir)
