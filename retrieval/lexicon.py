@@ -7,6 +7,8 @@ indexed as written, and a question's colloquial word brings its MSA equivalents 
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from retrieval.arabic import content_tokens, normalize_arabic, token_features
 
 # Everyday colloquial words (Levantine, Egyptian, Gulf, Iraqi, Maghrebi). One line a meaning:
@@ -52,7 +54,7 @@ class Lexicon:
 
     def __init__(self, entries: dict[str, tuple[str, ...]]) -> None:
         self.entries = entries
-        self._found: dict[str, tuple[str, ...]] = {}
+        self.equivalents = lru_cache(maxsize=100_000)(self._equivalents)
 
     @classmethod
     def of_equivalents(cls, table: str) -> Lexicon:
@@ -65,11 +67,9 @@ class Lexicon:
                 entries[normalize_arabic(form)] = words
         return cls(entries)
 
-    def equivalents(self, token: str) -> tuple[str, ...]:
+    def _equivalents(self, token: str) -> tuple[str, ...]:
         """The words that may stand for this normalized token, or () when the lexicon does not know it."""
-        if token not in self._found:
-            self._found[token] = next((self.entries[form] for form in _readings(token) if form in self.entries), ())
-        return self._found[token]
+        return next((self.entries[form] for form in _readings(token) if form in self.entries), ())
 
 
 def _readings(token: str) -> list[str]:
