@@ -1,10 +1,11 @@
 """From a question to ranked sentences: best passages first, then their sentences, then "is this an answer?".
 
 score(sentence) = w_s · pivoted cos(q, sentence) + w_p · max cos(q, passage ∋ sentence) + w_w · words + cue,
-where ``words`` is the idf-weighted share of the question's words the sentence holds in any form and the
-cue bonus rewards a sentence holding what the question word asks for (a time for متى, a number for كم);
-headlines are scaled down. Only the postings of the question's terms and the sentences of the best
-passages are touched.
+where q holds the question's terms and, at a lower weight, those of the MSA equivalents of its colloquial
+words (``retrieval/lexicon.py``); ``words`` is the idf-weighted share of the question's words the sentence
+holds in any form (an MSA equivalent included); and the cue bonus rewards a sentence holding what the
+question word asks for (a time for متى, a number for كم); headlines are scaled down. Only the postings of
+the question's terms and the sentences of the best passages are touched.
 
 No answer: the question's content words, weighted by idf (a word the corpus never uses weighs the most),
 must be found in the best sentence's passage for at least ``min_coverage`` of their weight, and the best
