@@ -56,20 +56,20 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
     ev.set_defaults(run=run_eval)
 
-    bench = commands.add_parser(
+    bench_command = commands.add_parser(
         "bench",
         help="measure ingest, index, memory and latency on a news archive, beside bm25s",
         description="Converts SaudiNewsNet's zips to a .jsonl archive in --out, ingests it at each scale (the "
         "articles repeated with distinct ids) and prints the figures of issue 4. "
         "Example: isnad bench --corpus ../shared/bench/saudinewsnet --scales 1,3 --questions 1000",
     )
-    bench.add_argument("--corpus", type=Path, default=Path("../shared/bench/saudinewsnet"), help="folder of .zip archives")
-    bench.add_argument("--scales", default="1,3", help="comma-separated repetitions of the corpus (default 1,3)")
-    bench.add_argument("--questions", type=int, default=1000, help="article titles to ask, as typed (default 1000)")
-    bench.add_argument("--dev", type=Path, default=Path("../shared/eval/seed-dev.jsonl"), help="more questions, seed format")
-    bench.add_argument("--out", type=Path, help="work folder for the archive and databases (default: a temporary folder)")
-    bench.add_argument("--convert-only", action="store_true", help="only write saudinewsnet-1x.jsonl into --out")
-    bench.set_defaults(run=run_bench)
+    bench_command.add_argument("--corpus", type=Path, default=Path("../shared/bench/saudinewsnet"), help="folder of .zip archives")
+    bench_command.add_argument("--scales", default="1,3", help="comma-separated repetitions of the corpus (default 1,3)")
+    bench_command.add_argument("--questions", type=int, default=1000, help="article titles to ask, as typed (default 1000)")
+    bench_command.add_argument("--dev", type=Path, default=Path("../shared/eval/seed-dev.jsonl"), help="more questions, seed format")
+    bench_command.add_argument("--out", type=Path, help="work folder for the archive and databases (default: a temporary folder)")
+    bench_command.add_argument("--convert-only", action="store_true", help="only write saudinewsnet-1x.jsonl into --out")
+    bench_command.set_defaults(run=run_bench)
 
 
 def run_ingest(args: argparse.Namespace) -> int:

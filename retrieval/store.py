@@ -120,19 +120,20 @@ class Store:
         """The corpus (or just the given articles) for indexing: documents (id, doc_id, title, url, text) in id
         order, then sentences (document, number, paragraph, start, end) and passages (document, first_sentence,
         last_sentence) as int64 arrays, ordered by document and number."""
-        where = ""
+        wanted_documents, wanted_chunks = "", ""
         if doc_ids is not None:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (doc_id TEXT PRIMARY KEY)")
             self.db.execute("DELETE FROM wanted")
             self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(d,) for d in doc_ids])
-            where = "WHERE document IN (SELECT id FROM documents WHERE doc_id IN (SELECT doc_id FROM wanted))"
-        documents = self.db.execute(
-            "SELECT id, doc_id, title, url, text FROM documents "
-            + ("WHERE doc_id IN (SELECT doc_id FROM wanted) " if doc_ids is not None else "")
-            + "ORDER BY id"
-        ).fetchall()
-        sentences = self.db.execute(f"SELECT document, number, paragraph, start, end FROM sentences {where} ORDER BY document, number")
-        passages = self.db.execute(f"SELECT document, first_sentence, last_sentence FROM passages {where} ORDER BY document, number")
+            wanted_documents = "WHERE doc_id IN (SELECT doc_id FROM wanted)"
+            wanted_chunks = f"WHERE document IN (SELECT id FROM documents {wanted_documents})"
+        documents = self.db.execute(f"SELECT id, doc_id, title, url, text FROM documents {wanted_documents} ORDER BY id").fetchall()
+        sentences = self.db.execute(
+            f"SELECT document, number, paragraph, start, end FROM sentences {wanted_chunks} ORDER BY document, number"
+        )
+        passages = self.db.execute(
+            f"SELECT document, first_sentence, last_sentence FROM passages {wanted_chunks} ORDER BY document, number"
+        )
         return (
             documents,
             np.array(sentences.fetchall(), dtype=np.int64).reshape(-1, 5),
