@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from retrieval.arabic import content_tokens, normalize_arabic, token_features
+from retrieval.arabic import normalize_arabic, token_features
 
 # Everyday colloquial words (Levantine, Egyptian, Gulf, Iraqi, Maghrebi). One line a meaning:
 # colloquial forms = MSA equivalents.
@@ -79,11 +79,6 @@ def _readings(token: str) -> list[str]:
 
 
 COLLOQUIAL = Lexicon.of_equivalents(COLLOQUIAL_TABLE)
-
-
-def question_equivalents(text: str, lexicon: Lexicon) -> list[str]:
-    """The equivalents of a question's content words in this lexicon."""
-    return [word for token in content_tokens(text) for word in lexicon.equivalents(token)]
 
 
 def word_features(token: str, lexicon: Lexicon) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import numpy as np
 
 from retrieval.arabic import CUE_NUMBER, CUE_TIME, HEADING, content_tokens, question_type, token_terms, wanted_cue
 from retrieval.index import TfidfIndex
-from retrieval.lexicon import COLLOQUIAL, question_equivalents, word_features
+from retrieval.lexicon import COLLOQUIAL, word_features
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,8 @@ MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none
 
 def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams) -> Ranked:
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
-    columns, weights = question_vector(index, question, params)
+    words_asked = list(dict.fromkeys(content_tokens(question)))
+    columns, weights = question_vector(index, question, words_asked, params)
     if not len(columns):
         return Ranked((), (), 0.0, NO_TERMS)
     passage_ids, passage_scores, exact = candidate_passages(index, columns, weights, params)
@@ -101,7 +102,7 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
         sentence_scores = sentence_scores * norms / ((1 - params.length_pivot) * index.mean_sentence_norm + params.length_pivot * norms)
     context_scores = np.array([best_passage[s][0] for s in sentence_ids.tolist()], dtype=np.float32)
     scores = params.sentence_weight * sentence_scores + params.passage_weight * context_scores
-    words = QuestionWords.of(index, question, columns)
+    words = QuestionWords.of(index, words_asked, columns)
     if params.word_coverage_weight:
         scores = scores + params.word_coverage_weight * words.held_share(tf > 0)
 
@@ -128,12 +129,13 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     return Ranked(tuple(int(sentence_ids[i]) for i in kept), tuple(float(scores[i]) for i in kept), coverage)
 
 
-def question_vector(index: TfidfIndex, question: str, params: RankingParams) -> tuple[np.ndarray, np.ndarray]:
+def question_vector(index: TfidfIndex, question: str, words: list[str], params: RankingParams) -> tuple[np.ndarray, np.ndarray]:
     """The question's known terms and their weights (sorted columns); the MSA equivalents of its colloquial
-    words join it at ``colloquial_weight`` of a word's weight."""
+    ``words`` join it at ``colloquial_weight`` of a word's weight."""
     terms = index.params.text_analyzer()(question)
     own = set(terms)
-    extra = [t for word in question_equivalents(question, COLLOQUIAL) for t in token_terms(word, index.params.ngrams) if t not in own]
+    equivalents = (word for token in words for word in COLLOQUIAL.equivalents(token))
+    extra = [t for word in equivalents for t in token_terms(word, index.params.ngrams) if t not in own]
     columns, weights = index.term_ids(terms + list(dict.fromkeys(extra)))
     if extra and len(columns):
         own_columns = {index.vocabulary_[t] for t in own if t in index.vocabulary_}
@@ -172,8 +174,8 @@ class QuestionWords:
     known: np.ndarray  # the words with at least one form in the corpus
 
     @classmethod
-    def of(cls, index: TfidfIndex, question: str, columns: np.ndarray) -> QuestionWords:
-        tokens = list(dict.fromkeys(content_tokens(question)))
+    def of(cls, index: TfidfIndex, tokens: list[str], columns: np.ndarray) -> QuestionWords:
+        """``tokens``: the question's distinct content words; ``columns``: its query's sorted columns."""
         forms = np.zeros((len(columns), len(tokens)), dtype=np.float32)
         weights = np.full(len(tokens), index.max_idf, dtype=np.float32)
         for word, token in enumerate(tokens):
