@@ -41,6 +41,9 @@ class Answer:
     elapsed_ms: float
     no_answer_reason: str | None = None
     has_more: bool = False  # more quotes exist past these (for "more results")
+    confidence: float = 0.0  # P(the articles answer the question), from the answerable model
+    closest: Quote | None = None  # with no answer: the closest sentence, offered as such, never as the answer
+    missing: tuple[str, ...] = ()  # question words no article uses in any form
 
     @property
     def found(self) -> bool:

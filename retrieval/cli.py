@@ -5,6 +5,8 @@
     isnad ask --json --batch questions.jsonl
     isnad eval ../shared/eval/seed-dev.jsonl
     isnad bench --scales 1,3 --out /tmp/isnad-bench
+    isnad train                       # refit retrieval/model.json on the shared question sets
+    isnad wordnet                     # rederive retrieval/wordnet/awn.tsv from Arabic WordNet
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from retrieval import bench, evaluation
+from retrieval import bench, evaluation, training, wordnet
 from retrieval.answers import Answer
 from retrieval.engine import Retriever
+from retrieval.model import MODEL_FILE
 
 
 def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: Path) -> None:
@@ -54,7 +57,44 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ev.add_argument("questions", type=Path, help="seed-dev.jsonl or xquad.ar.json")
     ev.add_argument("--data", type=Path, default=data_dir, help=f"article folder for seed format (default {data_dir})")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.add_argument(
+        "--no-gold", action="store_true",
+        help="SQuAD format: ask each question of a corpus without its own paragraph (5 folds); the right reply is no answer",
+    )
     ev.set_defaults(run=run_eval)
+
+    shared = Path("../shared")
+    train = commands.add_parser(
+        "train",
+        help="refit the ranker and the answer/no-answer model (scikit-learn) and print their cross-validated scores",
+        description="Collects candidates from the question sets, cross-validates with folds by article, fits on "
+        "everything and writes the model file. Example: isnad train --squad ../shared/eval/xquad.ar.json",
+    )
+    train.add_argument(
+        "--set", nargs=2, action="append", type=Path, metavar=("QUESTIONS", "DATA"), dest="sets",
+        help="a seed-format question set and its article folder (repeatable; default news-dev over news-corpus "
+        "and seed-dev over the seed articles)",
+    )
+    train.add_argument(
+        "--squad", nargs="*", type=Path, help="SQuAD-format sets (default XQuAD and ARCD train)",
+        default=[shared / "eval" / "xquad.ar.json", shared / "eval" / "arcd-train.json"],
+    )
+    train.add_argument("--out", type=Path, default=MODEL_FILE, help=f"model file (default {MODEL_FILE})")
+    train.set_defaults(
+        run=run_train,
+        default_sets=[
+            (shared / "eval" / "news-dev.jsonl", shared / "eval" / "news-corpus"), (shared / "eval" / "seed-dev.jsonl", data_dir)
+        ],
+    )
+
+    wn = commands.add_parser(
+        "wordnet",
+        help="rederive the shipped Arabic WordNet table from AWN's wn-data-arb.tab",
+        description="Example: isnad wordnet --awn ../shared/lexicon/arabic-wordnet/wn-data-arb.tab",
+    )
+    wn.add_argument("--awn", type=Path, default=shared / "lexicon" / "arabic-wordnet" / "wn-data-arb.tab", help="AWN's tab file")
+    wn.add_argument("--out", type=Path, default=wordnet.TABLE, help=f"table to write (default {wordnet.TABLE})")
+    wn.set_defaults(run=run_wordnet)
 
     bench_command = commands.add_parser(
         "bench",
@@ -142,6 +182,8 @@ def print_answer(answer: Answer, out: TextIO) -> None:
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    if args.no_gold:
+        return run_eval_no_gold(args)
     with tempfile.TemporaryDirectory(prefix="isnad-eval-") as scratch:
         if evaluation.is_squad(args.questions):
             data = Path(scratch) / "articles"
@@ -156,6 +198,51 @@ def run_eval(args: argparse.Namespace) -> int:
         print(json.dumps(evaluation.score(outcomes).to_json()))
     else:
         print(evaluation.format_report(outcomes))
+    return 0
+
+
+def run_eval_no_gold(args: argparse.Namespace) -> int:
+    """The no-gold protocol: every question asked of a corpus that lacks its own paragraph."""
+    if not evaluation.is_squad(args.questions):
+        print("isnad eval: --no-gold takes a SQuAD-format .json set", file=sys.stderr)
+        return 2
+    outcomes = []
+    with tempfile.TemporaryDirectory(prefix="isnad-eval-") as scratch:
+        folds = evaluation.squad_without_own_paragraph(args.questions, Path(scratch) / "articles")
+        for k, (corpus, questions) in enumerate(folds):
+            retriever = Retriever.open(Path(scratch) / f"fold-{k}.db")
+            retriever.sync(corpus)
+            outcomes += evaluation.run(lambda q, r=retriever: r.ask(q, top_k=evaluation.RANKS), questions)
+    scores = evaluation.score(outcomes)
+    if args.json:
+        print(json.dumps(scores.to_json()))
+    else:
+        print(f"no-gold protocol: {len(outcomes)} questions, each asked without its own paragraph (5 folds)")
+        print(f"no answer: {scores.no_answer_accuracy:.3f}   mean quote: {scores.mean_quote_chars:.0f} chars")
+    return 0
+
+
+def run_train(args: argparse.Namespace) -> int:
+    news = [tuple(pair) for pair in args.sets] if args.sets else args.default_sets
+    missing = [str(p) for pair in news for p in pair if not p.exists()] + [str(p) for p in args.squad if not p.exists()]
+    if missing:
+        print(f"isnad train: not found: {', '.join(missing)}", file=sys.stderr)
+        return 1
+    models, report = training.train(news, args.squad, _stderr)
+    models.save(args.out)
+    print(f"wrote {args.out}; cross-validated ({training.FOLDS}-fold, folds by article):")
+    for name, row in report.items():
+        print(f"  {name:<20}" + "  ".join(f"{k} {v}" for k, v in row.items()))
+    return 0
+
+
+def run_wordnet(args: argparse.Namespace) -> int:
+    if not args.awn.exists():
+        print(f"isnad wordnet: {args.awn} not found", file=sys.stderr)
+        return 1
+    table = wordnet.derive_table(args.awn)
+    args.out.write_text(table, encoding="utf-8")
+    print(f"{len(table.splitlines()):,} lines written to {args.out}")
     return 0
 
 

@@ -22,6 +22,7 @@ import numpy as np
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
 from retrieval.errors import IndexMismatch
 from retrieval.index import CorpusTables, IndexParams, TfidfIndex
+from retrieval.model import Models
 from retrieval.ranking import RankingParams, rank_sentences
 from retrieval.store import Store
 
@@ -38,9 +39,10 @@ def index_folder(db_path: Path) -> Path:
 class Retriever:
     """A corpus in SQLite with its TF-IDF index; answers questions with cited sentences."""
 
-    def __init__(self, db_path: Path, index: TfidfIndex, ranking: RankingParams) -> None:
+    def __init__(self, db_path: Path, index: TfidfIndex, ranking: RankingParams, models: Models | None = None) -> None:
         self.db_path = Path(db_path)
         self.ranking = ranking
+        self.models = models or Models.load()
         self._index = index
         self._sync_lock = threading.Lock()
         self._local = threading.local()
@@ -52,6 +54,7 @@ class Retriever:
         index_params: IndexParams | None = None,
         ranking: RankingParams | None = None,
         progress: Progress | None = None,
+        models: Models | None = None,
     ) -> Retriever:
         """Open (or create) the store and load its saved index, rebuilding it if stale or built otherwise."""
         db_path = Path(db_path)
@@ -60,7 +63,7 @@ class Retriever:
             index = load_or_build(store, index_params or IndexParams(), progress)
         finally:
             store.close()
-        return cls(db_path, index, ranking or RankingParams())
+        return cls(db_path, index, ranking or RankingParams(), models)
 
     @property
     def index(self) -> TfidfIndex:
@@ -98,14 +101,16 @@ class Retriever:
             return Answer(question, (), _ms(started), "the question is empty")
         if index.n_sentences == 0:
             return Answer(question, (), _ms(started), "the corpus is empty")
-        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking)
+        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking, self.models)
         ids = ranked.sentence_ids[offset : offset + top_k]
         quotes = tuple(_quote(index, sid, score) for sid, score in zip(ids, ranked.scores[offset:], strict=False))
         reason = ranked.no_answer_reason
         if not quotes and reason is None:
             reason = "no further sentences answer this question"
+        closest = _quote(index, ranked.closest, ranked.confidence) if ranked.closest is not None else None
         return Answer(
-            question, quotes, _ms(started), reason, has_more=len(ranked.sentence_ids) > offset + top_k
+            question, quotes, _ms(started), reason, has_more=len(ranked.sentence_ids) > offset + top_k,
+            confidence=ranked.confidence, closest=closest, missing=ranked.missing,
         )
 
     def paragraph(self, doc_id: str, paragraph: int) -> str:

@@ -11,3 +11,7 @@ class StoreError(RetrievalError):
 
 class IndexMismatch(RetrievalError):
     """A saved index was built with other parameters, analyzer or corpus: rebuild, never reuse."""
+
+
+class ModelMismatch(RetrievalError):
+    """The model file is missing, damaged, or was fitted with another analyzer or other features: refit, never guess."""

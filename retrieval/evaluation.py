@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import statistics
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +85,23 @@ def write_squad_corpus(path: Path, folder: Path) -> list[EvalQuestion]:
                 gold = tuple(GoldAnswer(doc_id, a["text"].strip()) for a in qa["answers"])
                 questions.append(EvalQuestion(qa["id"], qa["question"], gold))
     return questions
+
+
+def squad_without_own_paragraph(path: Path, folder: Path, folds: int = 5) -> Iterator[tuple[Path, list[EvalQuestion]]]:
+    """The no-gold protocol: the paragraphs dealt into ``folds`` folds; for each, a corpus of every other
+    paragraph (the rest of each article stays) and the fold's questions, whose right reply is "no answer"."""
+    everything = folder / "all"
+    questions = write_squad_corpus(path, everything)
+    papers = sorted(everything.glob("*.txt"))
+    fold_of = {paper.stem: n % folds for n, paper in enumerate(papers)}
+    for k in range(folds):
+        corpus = folder / f"fold-{k}"
+        corpus.mkdir(parents=True, exist_ok=True)
+        for paper in papers:
+            if fold_of[paper.stem] != k:
+                (corpus / paper.name).write_bytes(paper.read_bytes())
+        asked = [EvalQuestion(q.id, q.question, ()) for q in questions if fold_of[q.answers[0].doc_id] == k]
+        yield corpus, asked
 
 
 def is_squad(path: Path) -> bool:

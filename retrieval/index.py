@@ -26,17 +26,19 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
+from sklearn.feature_extraction.text import TfidfTransformer
 
 from retrieval.answers import CorpusStats, IngestReport
-from retrieval.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_terms, tokenize
+from retrieval.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_features, token_terms, tokenize
 from retrieval.errors import IndexMismatch
 from retrieval.sentences import SENTENCE_CLOSERS
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 # Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
 # terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
 MAX_STALE_SHARE = 0.1
+TITLE_WEIGHT = 2  # an article's title terms count this many times in its whole-article row (BM25F-like)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,7 @@ class TfidfIndex:
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
         "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
         "p_indptr", "p_indices", "p_tf", "s_indptr", "s_indices", "s_tf",
+        "d_indptr", "d_indices", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
     )
 
     def __init__(self, params: IndexParams | None = None) -> None:
@@ -96,15 +99,20 @@ class TfidfIndex:
         np.cumsum([len(b) for b in encoded], out=self.text_offsets_[1:])
         self.text_bytes_ = np.frombuffer(b"".join(encoded), dtype=np.uint8)
 
-        counts, self.vocabulary_, self.s_flags_ = count_terms(tables.sentence_texts, self.params.ngrams, progress)
         n_passages, n_sentences = len(self.pass_first_), len(encoded)
+        # Titles are counted with the sentences (one vocabulary); a .jsonl article's title is not in its text.
+        all_counts, self.vocabulary_, flags, self.is_word_ = count_terms(
+            [*tables.sentence_texts, *tables.titles], self.params.ngrams, progress
+        )
+        counts, title_counts = all_counts[:n_sentences], all_counts[n_sentences:]
+        self.s_flags_ = flags[:n_sentences]
         membership = _membership(self.pass_first_, self.pass_last_, n_sentences)
         if progress:
             progress(f"summing {n_passages:,} passages")
         passage_counts = (membership @ counts).tocsc()
-        df = np.diff(passage_counts.indptr)
-        self.idf_ = (np.log((1 + n_passages) / (1 + df)) + 1).astype(np.float32)
+        self.idf_ = _idf(passage_counts)
         self.p_indptr_, self.p_indices_, self.p_tf_ = _compact(passage_counts)
+        self._fit_documents(tables, counts, title_counts)
         self.p_norm_ = self._norms(passage_counts)
         self.s_indptr_, self.s_indices_, self.s_tf_ = _compact(counts)
         self.s_norm_ = self._norms(counts)
@@ -112,6 +120,23 @@ class TfidfIndex:
         self.doc_alive_ = np.ones(len(self.doc_ids_), dtype=bool)
         self.stale_documents_ = 0
         return self
+
+    def _fit_documents(self, tables: CorpusTables, counts: sparse.csr_matrix, title_counts: sparse.csr_matrix) -> None:
+        """Whole articles as term-major postings of their word terms (no n-grams), the title counted TITLE_WEIGHT
+        times, for ranking articles by BM25; and the titles' own rows, for the title-match feature."""
+        words = _word_columns(counts, self.is_word_)
+        titles = _word_columns(title_counts, self.is_word_)
+        n_docs = len(tables.doc_ids)
+        lengths = np.bincount(tables.sent_doc, minlength=n_docs)
+        membership = sparse.csr_matrix(
+            (np.ones(len(tables.sent_doc), dtype=np.float32), np.arange(len(tables.sent_doc)), np.concatenate([[0], np.cumsum(lengths)])),
+            shape=(n_docs, len(tables.sent_doc)),
+        )
+        documents = (membership @ words + TITLE_WEIGHT * titles).tocsc()
+        self.d_indptr_, self.d_indices_, self.d_tf_ = _compact(documents)
+        self.d_len_ = np.asarray(documents.sum(axis=1)).ravel().astype(np.float32)
+        titles = titles.tocsr()
+        self.t_indptr_, self.t_indices_, self.t_tf_ = _compact(titles)
 
     def can_extend(self, change: IngestReport) -> bool:
         """Whether ``extend`` may absorb this change: idf is not recomputed for known terms, so the articles
@@ -159,22 +184,22 @@ class TfidfIndex:
         column_of = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in delta.vocabulary_], dtype=np.int32)
         n_terms, n_known = len(vocabulary), len(self.vocabulary_)
         new.vocabulary_ = vocabulary
-        # Sentence rows: appended (their columns renumbered, then re-sorted within each row).
+        new.is_word_ = np.zeros(n_terms, dtype=bool)
+        new.is_word_[:n_known] = self.is_word_
+        new.is_word_[column_of] |= delta.is_word_
+        # Sentence and title rows: appended (their columns renumbered, then re-sorted within each row).
         rows = sparse.csr_matrix((delta.s_tf_, column_of[delta.s_indices_], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
-        s_indptr, s_indices, s_tf = _compact(rows)
-        new.s_indptr_ = np.concatenate([self.s_indptr_[:-1], s_indptr + self.s_indptr_[-1]])
-        new.s_indices_ = np.concatenate([self.s_indices_, s_indices])
-        new.s_tf_ = np.concatenate([self.s_tf_, s_tf])
-        # Passage postings: each term's new postings go after its old ones (new passage ids are all higher).
-        delta_columns = np.repeat(column_of, np.diff(delta.p_indptr_))
-        order = np.argsort(delta_columns, kind="stable")
-        delta_columns = delta_columns[order]
-        old_indptr = np.concatenate([self.p_indptr_, np.full(n_terms - n_known, self.p_indptr_[-1])])
-        added_per_term = np.bincount(delta_columns, minlength=n_terms)
-        at = old_indptr[delta_columns + 1]
-        new.p_indices_ = np.insert(self.p_indices_, at, delta.p_indices_[order] + n_passages).astype(np.int32)
-        new.p_tf_ = np.insert(self.p_tf_, at, delta.p_tf_[order]).astype(np.uint8)
-        new.p_indptr_ = old_indptr + np.concatenate([[0], np.cumsum(added_per_term)])
+        new.s_indptr_, new.s_indices_, new.s_tf_ = _append_rows((self.s_indptr_, self.s_indices_, self.s_tf_), rows)
+        titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(tables.doc_ids), n_terms))
+        new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
+        new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
+        # Postings: each term's new postings go after its old ones (new passage and article ids are all higher).
+        (new.p_indptr_, new.p_indices_, new.p_tf_), added_per_term = _append_postings(
+            (self.p_indptr_, self.p_indices_, self.p_tf_), (delta.p_indptr_, delta.p_indices_, delta.p_tf_), column_of, n_terms, n_passages
+        )
+        (new.d_indptr_, new.d_indices_, new.d_tf_), _ = _append_postings(
+            (self.d_indptr_, self.d_indices_, self.d_tf_), (delta.d_indptr_, delta.d_indices_, delta.d_tf_), column_of, n_terms, n_docs
+        )
         # Known terms keep their idf (and so every stored norm stays right); new terms' idf from the new size.
         total_passages = n_passages + delta.n_passages
         new_df = added_per_term[n_known:]
@@ -331,15 +356,72 @@ class TfidfIndex:
         ids = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))] if len(ordered) else ordered
         return ids, (dense[ids] / self.p_norm_[ids]).astype(np.float32)
 
-    def matches(self, starts: np.ndarray, ends: np.ndarray, columns: np.ndarray) -> QueryMatches:
+    def document_candidates(self, columns: np.ndarray, weights: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray, bool]:
+        """Articles holding the query's rarer word terms, their (partial) BM25 score, and whether it is exact.
+
+        Reads the postings of the rarest of ``columns`` up to ``budget`` of them, as candidate passages do.
+        BM25 (k1 = 1.2, b = 0.75) over whole articles, title included: an article names its topic in the title
+        and lead, which the sentence that answers often does not repeat.
+        """
+        frequencies = self.d_indptr_[columns + 1] - self.d_indptr_[columns]
+        order = np.argsort(frequencies, kind="stable")
+        essential = max(1, int(np.searchsorted(np.cumsum(frequencies[order]), budget, side="right")))
+        rare = np.sort(order[:essential])
+        starts, ends = self.d_indptr_[columns[rare]].tolist(), self.d_indptr_[columns[rare] + 1].tolist()
+        if not sum(e - s for s, e in zip(starts, ends, strict=True)):
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), True
+        rows = np.concatenate([self.d_indices_[s:e] for s, e in zip(starts, ends, strict=True)])
+        tf = np.concatenate([self.d_tf_[s:e] for s, e in zip(starts, ends, strict=True)]).astype(np.float32)
+        factors = np.repeat(weights[rare] * self.document_idf(columns[rare]), np.subtract(ends, starts))
+        dense = np.bincount(rows, weights=self._bm25_tf(tf, self.d_len_[rows]) * factors)
+        ordered = np.sort(rows)
+        ids = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+        return ids, dense[ids].astype(np.float32), essential == len(columns)
+
+    def document_scores(self, doc_ids: np.ndarray, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(exact BM25 of these articles, their title counts of ``columns``): read from their own sentence and title rows."""
+        first, last = self.doc_first[doc_ids], self.doc_last[doc_ids]
+        word = self.is_word_[columns].astype(np.float32)
+        title_tf = self.matches(doc_ids, doc_ids + 1, columns, rows="t").counts() * word
+        tf = self.matches(first, last + 1, columns).counts() * word + TITLE_WEIGHT * title_tf
+        factors = weights * self.document_idf(columns)
+        return (self._bm25_tf(tf, self.d_len_[doc_ids][:, None]) @ factors).astype(np.float32), title_tf
+
+    def document_idf(self, columns: np.ndarray) -> np.ndarray:
+        """BM25's idf over articles: ln(1 + (n - df + 0.5) / (df + 0.5))."""
+        df = (self.d_indptr_[columns + 1] - self.d_indptr_[columns]).astype(np.float32)
+        return np.log1p((len(self.doc_ids_) - df + 0.5) / (df + 0.5)).astype(np.float32)
+
+    def _bm25_tf(self, tf: np.ndarray, length: np.ndarray, k1: float = 1.2, b: float = 0.75) -> np.ndarray:
+        return tf * (k1 + 1) / (tf + k1 * (1 - b + b * length / self.mean_document_length))
+
+    @cached_property
+    def mean_document_length(self) -> float:
+        return float(np.mean(self.d_len_)) if len(self.d_len_) else 1.0
+
+    @cached_property
+    def doc_first(self) -> np.ndarray:
+        """Each article's first sentence (sentences are stored article by article)."""
+        return np.searchsorted(self.sent_doc_, np.arange(len(self.doc_ids_)), side="left")
+
+    @cached_property
+    def doc_last(self) -> np.ndarray:
+        """Each article's last sentence (first - 1 for an article without sentences)."""
+        return np.searchsorted(self.sent_doc_, np.arange(len(self.doc_ids_)), side="right") - 1
+
+    def matches(self, starts: np.ndarray, ends: np.ndarray, columns: np.ndarray, rows: str = "s") -> QueryMatches:
         """The postings of sentence rows ``starts[i]:ends[i]`` (a sentence, or a passage's run of sentences)
-        that are among the query's sorted ``columns``: which range, which column, what count.
+        that are among the query's sorted ``columns``: which range, which column, what count. ``rows="t"``
+        reads the title rows instead (one per article).
 
         One vectorized gather over contiguous slices of the sentence matrix; nothing outside those rows is read.
         Membership is a lookup in a vocabulary-sized table of query positions (one per thread, reset after use),
         five times faster than a binary search per posting.
         """
-        first, last = self.s_indptr_[starts], self.s_indptr_[ends]
+        indptr, indices, counts = (self.s_indptr_, self.s_indices_, self.s_tf_) if rows == "s" else (
+            self.t_indptr_, self.t_indices_, self.t_tf_
+        )
+        first, last = indptr[starts], indptr[ends]
         lengths = last - first
         offsets = np.cumsum(lengths) - lengths
         owner = np.repeat(np.arange(len(starts)), lengths)
@@ -347,11 +429,11 @@ class TfidfIndex:
         table = self._position_table()
         table[columns] = np.arange(1, len(columns) + 1)
         try:
-            at = table[self.s_indices_[positions]]
+            at = table[indices[positions]]
         finally:
             table[columns] = 0
         hit = np.flatnonzero(at)
-        return QueryMatches(len(starts), len(columns), owner[hit], at[hit].astype(np.int64) - 1, self.s_tf_[positions[hit]])
+        return QueryMatches(len(starts), len(columns), owner[hit], at[hit].astype(np.int64) - 1, counts[positions[hit]])
 
     def _position_table(self) -> np.ndarray:
         table = getattr(self._scratch, "table", None)
@@ -413,6 +495,45 @@ def _membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse
     )
 
 
+Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # (indptr, indices, one-byte counts)
+
+
+def _append_rows(old: Arrays, rows: sparse.csr_matrix) -> Arrays:
+    """Row-major arrays with ``rows`` (columns already in the merged vocabulary) appended."""
+    indptr, indices, tf = _compact(rows.sorted_indices())
+    return np.concatenate([old[0][:-1], indptr + old[0][-1]]), np.concatenate([old[1], indices]), np.concatenate([old[2], tf])
+
+
+def _append_postings(old: Arrays, delta: Arrays, column_of: np.ndarray, n_terms: int, row_offset: int) -> tuple[Arrays, np.ndarray]:
+    """Term-major arrays with the delta's postings (its columns mapped by ``column_of``, its rows shifted by
+    ``row_offset``) after each term's old ones; and how many postings each term gained."""
+    old_indptr, old_indices, old_tf = old
+    delta_columns = np.repeat(column_of, np.diff(delta[0]))
+    order = np.argsort(delta_columns, kind="stable")
+    delta_columns = delta_columns[order]
+    indptr = np.concatenate([old_indptr, np.full(n_terms + 1 - len(old_indptr), old_indptr[-1])])
+    added_per_term = np.bincount(delta_columns, minlength=n_terms)
+    at = indptr[delta_columns + 1]
+    indices = np.insert(old_indices, at, delta[1][order] + row_offset).astype(np.int32)
+    tf = np.insert(old_tf, at, delta[2][order]).astype(np.uint8)
+    return (indptr + np.concatenate([[0], np.cumsum(added_per_term)]), indices, tf), added_per_term
+
+
+def _idf(passage_counts: sparse.csc_matrix) -> np.ndarray:
+    """scikit-learn's smooth idf over passages, ln((1 + n) / (1 + df)) + 1; a term in no passage (a title's) weighs the most."""
+    if not passage_counts.shape[0]:  # an empty corpus: scikit-learn wants one row at least
+        return np.ones(passage_counts.shape[1], dtype=np.float32)
+    return TfidfTransformer().fit(passage_counts).idf_.astype(np.float32)
+
+
+def _word_columns(counts: sparse.csr_matrix, is_word: np.ndarray) -> sparse.csr_matrix:
+    """The counts of word terms only (character n-grams dropped)."""
+    kept = counts.copy()
+    kept.data = kept.data * is_word[kept.indices]
+    kept.eliminate_zeros()
+    return kept
+
+
 def _compact(counts: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(indptr, int32 indices, uint8 counts) of a CSR or CSC count matrix, for saving."""
     tf = np.minimum(counts.data, MAX_TF).astype(np.uint8)
@@ -421,8 +542,9 @@ def _compact(counts: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarra
 
 def count_terms(
     texts: Sequence[str], ngrams: tuple[int, int] | None, progress: Callable[[str], None] | None = None
-) -> tuple[sparse.csr_matrix, dict[str, int], np.ndarray]:
-    """Term counts of each text (the rows), the vocabulary (term -> column) and each text's cue flags.
+) -> tuple[sparse.csr_matrix, dict[str, int], np.ndarray, np.ndarray]:
+    """Term counts of each text (the rows), the vocabulary (term -> column), each text's cue flags, and which
+    columns are word terms (a form of a whole word, not only a character n-gram).
 
     What scikit-learn's CountVectorizer with ``analyze`` counts (columns in another order), built per
     distinct word instead of per occurrence: each distinct token is analyzed once, and the counts are
@@ -451,10 +573,15 @@ def count_terms(
     term_indptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
     term_indices: list[int] = []
     cues = np.zeros(len(token_ids), dtype=np.uint8)
-    for uid, (terms, cue) in enumerate(analyze_tokens(list(token_ids), ngrams)):
-        term_indices.extend([vocabulary.setdefault(term, len(vocabulary)) for term in terms])
+    word_columns: list[int] = []
+    for uid, (terms, n_words, cue) in enumerate(analyze_tokens(list(token_ids), ngrams)):
+        columns = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
+        term_indices.extend(columns)
+        word_columns.extend(columns[:n_words])
         term_indptr[uid + 1] = len(term_indices)
         cues[uid] = cue
+    is_word = np.zeros(len(vocabulary), dtype=bool)
+    is_word[word_columns] = True
     occurrence_ids = np.asarray(occurrences, dtype=np.int32)
     text_tokens = sparse.csr_matrix(
         (np.ones(len(occurrence_ids), dtype=np.float32), occurrence_ids, indptr), shape=(len(texts), len(token_ids))
@@ -468,7 +595,7 @@ def count_terms(
     nonempty = np.flatnonzero(np.diff(indptr))
     if len(nonempty):
         flags[nonempty] = np.bitwise_or.reduceat(cues[occurrence_ids], indptr[nonempty])
-    return counts, vocabulary, flags
+    return counts, vocabulary, flags, is_word
 
 
 # Analyzing a token (light stem, skeleton, Snowball, ISRI root, n-grams) takes about 70 µs; SaudiNewsNet has
@@ -478,15 +605,16 @@ PARALLEL_MIN_TOKENS = 50_000
 _CHUNK_TOKENS = 10_000
 
 
-def analyze_tokens(tokens: list[str], ngrams: tuple[int, int] | None) -> Iterator[tuple[tuple[str, ...], int]]:
-    """Each token's index terms and cue flags, in order; on every core when there are many tokens."""
+def analyze_tokens(tokens: list[str], ngrams: tuple[int, int] | None) -> Iterator[tuple[tuple[str, ...], int, int]]:
+    """Each token's index terms (its word terms first, then n-grams), how many are word terms, and its cue
+    flags, in order; on every core when there are many tokens."""
     workers = min(os.cpu_count() or 1, 4)
     if workers < 2 or len(tokens) < PARALLEL_MIN_TOKENS:
         return iter(_analyze_chunk(tokens, ngrams))
     return _analyze_in_processes(tokens, ngrams, workers)
 
 
-def _analyze_in_processes(tokens: list[str], ngrams: tuple[int, int] | None, workers: int) -> Iterator[tuple[tuple[str, ...], int]]:
+def _analyze_in_processes(tokens: list[str], ngrams: tuple[int, int] | None, workers: int) -> Iterator[tuple[tuple[str, ...], int, int]]:
     chunks = [tokens[i : i + _CHUNK_TOKENS] for i in range(0, len(tokens), _CHUNK_TOKENS)]
     try:
         pool = multiprocessing.get_context("spawn").Pool(workers)
@@ -499,5 +627,5 @@ def _analyze_in_processes(tokens: list[str], ngrams: tuple[int, int] | None, wor
             yield from analyzed
 
 
-def _analyze_chunk(tokens: list[str], ngrams: tuple[int, int] | None) -> list[tuple[tuple[str, ...], int]]:
-    return [(token_terms(token, ngrams), token_cues(token)) for token in tokens]
+def _analyze_chunk(tokens: list[str], ngrams: tuple[int, int] | None) -> list[tuple[tuple[str, ...], int, int]]:
+    return [(token_terms(token, ngrams), len(token_features(token)), token_cues(token)) for token in tokens]

@@ -1,16 +1,19 @@
-"""From a question to ranked sentences: best passages first, then their sentences, then "is this an answer?".
+"""From a question to ranked sentences: candidate articles and passages, their sentences, then "is this an answer?".
 
-score(sentence) = w_s · pivoted cos(q, sentence) + w_p · max cos(q, passage ∋ sentence) + w_w · words + cue,
-where q holds the question's terms and, at a lower weight, those of the MSA equivalents of its colloquial
-words (``retrieval/lexicon.py``); ``words`` is the idf-weighted share of the question's words the sentence
-holds in any form (an MSA equivalent included); and the cue bonus rewards a sentence holding what the
-question word asks for (a time for متى, a number for كم); headlines are scaled down. Only the postings of
-the question's terms and the sentences of the best passages are touched.
+1. The question's terms, and at a lower weight those of its related words: the MSA equivalents of its
+   colloquial words (``retrieval/lexicon.py``), its broken plural or singular and its synonyms
+   (``retrieval/wordnet.py``).
+2. Candidates: the best passages by cosine, and the best articles by BM25 over title and text (an article
+   names its topic in the title and lead, which the answering sentence often does not repeat); the
+   sentences of the best passages and of the best articles' passages.
+3. Each sentence's features (``retrieval/features.py``) are scored by the fitted ranker (``retrieval/model.py``):
+   P(answers) = σ(ranker · features).
+4. The best sentence and the question's features are scored by the answerable model: P(the articles
+   answer). At or above the answer threshold the quotes are the answer; below it there is no answer, and
+   between the two thresholds the closest sentence is offered as such.
 
-No answer: the question's content words, weighted by idf (a word the corpus never uses weighs the most),
-must be found in the best sentence's passage for at least ``min_coverage`` of their weight, and the best
-sentence must score at least ``min_score``; below that a quote would only be loosely related. A when- or
-how-many question also needs a time or a number in one of its best ``required_cue_window`` sentences.
+Only the postings of the question's terms and the rows of the candidates are read: nothing per question is
+proportional to the corpus.
 """
 
 from __future__ import annotations
@@ -19,9 +22,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.arabic import CUE_NUMBER, CUE_TIME, HEADING, content_tokens, question_type, token_terms, wanted_cue
+from retrieval.arabic import CUE_NUMBER, CUE_TIME, content_tokens, question_type, token_features, token_terms, wanted_cue
+from retrieval.features import Best, Candidates, question_features, sentence_matrix
 from retrieval.index import TfidfIndex
-from retrieval.lexicon import COLLOQUIAL, word_features
+from retrieval.lexicon import COLLOQUIAL
+from retrieval.model import Models, sigmoid
+from retrieval.wordnet import WORDNET
 
 
 @dataclass(frozen=True)
@@ -32,33 +38,26 @@ class RankingParams:
     # postings on average, 1.3 million at p99: reading them all took 56 ms at p50, 150 ms at p99.
     posting_budget: int = 30_000
     rescored_passages: int = 150
-    sentence_weight: float = 0.65
-    passage_weight: float = 0.35
-    cue_bonus: float = 0.12
-    # Calibrated on seed-dev (README, "No answer"): the highest thresholds that keep false abstentions
-    # on answerable questions under 10%. Below them the best sentence is only loosely related.
-    min_coverage: float = 0.2
-    min_score: float = 0.2
-    relative_cutoff: float = 0.2  # later quotes must score at least this share of the best one (0.4 lost بينيت for بينت)
-    # Pivoted length normalization of sentence scores (1 = plain cosine, which favours very short lines).
+    candidate_articles: int = 30  # rescored exactly by BM25; their features reach every candidate sentence
+    article_passages: int = 3  # every passage of the best few articles is a candidate too
+    # Pivoted length normalization of sentence cosines (1 = plain cosine, which favours very short lines).
     length_pivot: float = 0.5
-    # Share of the question's words a sentence holds in any form: بينت matches بينيت only by its skeleton,
-    # a weaker term than an exact word, yet it is the same name and counts as a whole word here.
-    word_coverage_weight: float = 0.2
-    heading_factor: float = 0.8  # headlines name a topic, they rarely answer: their scores are scaled by this
-    colloquial_weight: float = 0.7  # the MSA equivalents of a colloquial word, relative to the words asked
-    # A when- or how-many question is answered only if one of its best few sentences holds a time or a number:
-    # a sentence about the right people that gives no date does not say when. Measured: one of seed-dev's 7
-    # unanswerable questions caught, none of its answerable ones lost; one of XQuAD's 1,190 lost.
-    required_cue_window: int = 3
+    # Related words join the question at this share of a word's weight: a colloquial word's MSA equivalents,
+    # a noun's broken plural or singular, a word's WordNet synonyms.
+    colloquial_weight: float = 0.7
+    plural_weight: float = 0.8
+    synonym_weight: float = 0.4
+    relative_cutoff: float = 0.1  # later quotes need at least this share of the best quote's probability (بينت finds بينيت at 0.12)
 
 
 @dataclass(frozen=True)
 class Ranked:
     sentence_ids: tuple[int, ...]
-    scores: tuple[float, ...]
-    coverage: float
+    scores: tuple[float, ...]  # P(the sentence answers), best first
+    confidence: float  # P(the articles answer the question)
     no_answer_reason: str | None = None
+    closest: int | None = None  # with no answer: a sentence worth offering as "the closest I found"
+    missing: tuple[str, ...] = ()  # question words no article uses in any form
 
 
 NO_TERMS = "the question has no words the articles use"
@@ -66,82 +65,189 @@ NO_MATCH = "no passage shares the question's words"
 MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none of the best matches gives a number"}
 
 
-def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams) -> Ranked:
+def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams, models: Models) -> Ranked:
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
-    words_asked = list(dict.fromkeys(content_tokens(question)))
-    columns, weights = question_vector(index, question, words_asked, params)
+    found = gather_candidates(index, question, params)
+    if isinstance(found, str):
+        return Ranked((), (), 0.0, found, missing=tuple(unknown_words(index, question)))
+    candidates, words = found
+    best = score_candidates(candidates, models)
+    confidence = answer_confidence(best, models)
+    missing = tuple(w for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known)
+    top = int(best.order[0])
+    probabilities = sigmoid(best.scores)
+    if not answers(best, confidence, models):
+        reason = _no_answer_reason(best, missing, confidence)
+        closest = int(candidates.sentence_ids[top]) if confidence >= models.closest_threshold else None
+        return Ranked((), (), confidence, reason, closest, missing)
+    floor = params.relative_cutoff * probabilities[top]
+    kept = [int(i) for i in best.order[:limit] if probabilities[i] >= floor]
+    return Ranked(
+        tuple(int(candidates.sentence_ids[i]) for i in kept), tuple(float(probabilities[i]) for i in kept), confidence, missing=missing
+    )
+
+
+def answer_confidence(best: Best, models: Models) -> float:
+    """P(the articles answer the question), from the answerable model."""
+    return float(sigmoid(models.answerable.score(question_features(best, models.answerable.features))))
+
+
+def answers(best: Best, confidence: float, models: Models) -> bool:
+    """Whether the best sentences are an answer: the model is confident enough, and a when- or how-many
+    question has a time or a number among its best CUE_WINDOW sentences (a sentence about the right people
+    with no date does not say when; measured before the models: one of XQuAD's 1,190 questions lost)."""
+    c = best.candidates
+    if c.wanted_cue & (CUE_TIME | CUE_NUMBER) and not (c.flags[best.order[:CUE_WINDOW]] & c.wanted_cue).any():
+        return False
+    return confidence >= models.answer_threshold
+
+
+CUE_WINDOW = 3
+
+
+def score_candidates(candidates: Candidates, models: Models) -> Best:
+    """The ranker's score of every candidate, and the order best first."""
+    matrix = sentence_matrix(candidates, models.ranker.features)
+    scores = models.ranker.score(matrix)
+    order = np.argsort(-scores, kind="stable")
+    return Best(candidates, scores, order)
+
+
+def _no_answer_reason(best: Best, missing: tuple[str, ...], confidence: float) -> str:
+    if missing:
+        return f"the articles never mention {'، '.join(missing)}"
+    c = best.candidates
+    if c.wanted_cue & (CUE_TIME | CUE_NUMBER) and not (c.flags[best.order[:CUE_WINDOW]] & c.wanted_cue).any():
+        return MISSING_CUE[c.wanted_cue]
+    return f"no sentence answers it with confidence (best {confidence:.0%})"
+
+
+def unknown_words(index: TfidfIndex, question: str) -> list[str]:
+    """The question's content words of which the corpus uses no form."""
+    return [w for w in dict.fromkeys(content_tokens(question)) if not any(f in index.vocabulary_ for f in token_features(w))]
+
+
+def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -> tuple[Candidates, list[str]] | str:
+    """The question's candidate sentences with everything the features need, and its content words; or why there are none."""
+    words = list(dict.fromkeys(content_tokens(question)))
+    columns, weights, related = question_vector(index, question, words, params)
     if not len(columns):
-        return Ranked((), (), 0.0, NO_TERMS)
+        return NO_TERMS
     passage_ids, passage_scores, exact = candidate_passages(index, columns, weights, params)
-    if not len(passage_ids):
-        return Ranked((), (), 0.0, NO_MATCH)
     keep = params.candidate_passages if exact else params.rescored_passages
     if len(passage_ids) > keep:
         best = np.argpartition(-passage_scores, keep)[:keep]
         passage_ids, passage_scores = passage_ids[best], passage_scores[best]
     term_weights = weights * index.idf_[columns]
-    sentence_ids, sentence_tf, passage_tf = index.passage_counts(passage_ids, columns)
-    if not exact:  # the exact cosine over every term, from the passages' own rows
+    if not exact and len(passage_ids):  # the exact cosine over every term, from the passages' own rows
+        _, _, passage_tf = index.passage_counts(passage_ids, columns)
         passage_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
     if len(passage_ids) > params.candidate_passages:
         best = np.argpartition(-passage_scores, params.candidate_passages)[: params.candidate_passages]
-        passage_ids, passage_scores, passage_tf = passage_ids[best], passage_scores[best], passage_tf[best]
+        passage_ids = passage_ids[best]
 
-    # Each candidate sentence takes the score of the best candidate passage holding it.
-    best_passage: dict[int, tuple[float, int]] = {}
-    for at, (pid, pscore) in enumerate(zip(passage_ids.tolist(), passage_scores.tolist(), strict=True)):
-        for sid in range(int(index.pass_first_[pid]), int(index.pass_last_[pid]) + 1):
-            if sid not in best_passage or best_passage[sid][0] < pscore:
-                best_passage[sid] = (pscore, at)
-    chosen = np.fromiter(best_passage, dtype=np.int64, count=len(best_passage))
-    tf = sentence_tf[np.searchsorted(sentence_ids, chosen)]
-    sentence_ids = chosen
-    sentence_scores = (index.tf_weight(tf) @ term_weights) / index.s_norm_[sentence_ids]
-    if params.length_pivot < 1:
-        norms = index.s_norm_[sentence_ids]
-        sentence_scores = sentence_scores * norms / ((1 - params.length_pivot) * index.mean_sentence_norm + params.length_pivot * norms)
-    context_scores = np.array([best_passage[s][0] for s in sentence_ids.tolist()], dtype=np.float32)
-    scores = params.sentence_weight * sentence_scores + params.passage_weight * context_scores
-    words = QuestionWords.of(index, words_asked, columns)
-    if params.word_coverage_weight:
-        scores = scores + params.word_coverage_weight * words.held_share(tf > 0)
+    articles = candidate_articles(index, columns, weights, passage_ids, params)
+    if not len(articles):
+        return NO_MATCH
+    article_bm25, title_tf = index.document_scores(articles, columns, weights)
+    best_articles = articles[np.argsort(-article_bm25, kind="stable")[: params.article_passages]]
+    passage_ids = np.union1d(passage_ids, articles_passages(index, best_articles))
+    sentence_ids, sentence_tf, passage_tf = index.passage_counts(passage_ids, columns)
+    passage_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
 
-    cue = wanted_cue(question_type(question))
-    if cue and params.cue_bonus:
-        has_cue = (index.s_flags_[sentence_ids] & cue) > 0
-        scores = scores + params.cue_bonus * has_cue * (sentence_scores > 0)
+    # Each sentence takes the cosine of the best candidate passage holding it.
+    best_passage = np.zeros(len(sentence_ids), dtype=np.float32)
+    for pid, score in zip(passage_ids.tolist(), passage_scores.tolist(), strict=True):
+        lo, hi = np.searchsorted(sentence_ids, [index.pass_first_[pid], index.pass_last_[pid] + 1])
+        np.maximum(best_passage[lo:hi], score, out=best_passage[lo:hi])
+    sentence_scores = (index.tf_weight(sentence_tf) @ term_weights) / index.s_norm_[sentence_ids]
+    norms = index.s_norm_[sentence_ids]
+    pivot = params.length_pivot
+    sentence_scores = sentence_scores * norms / ((1 - pivot) * index.mean_sentence_norm + pivot * norms)
 
-    if params.heading_factor != 1:
-        scores = np.where(index.s_flags_[sentence_ids] & HEADING, scores * params.heading_factor, scores)
-    order = np.argsort(-scores, kind="stable")
-    coverage = words.coverage(passage_tf[best_passage[int(sentence_ids[order[0]])][1]] > 0)
-    if scores[order[0]] < params.min_score:
-        return Ranked((), (), coverage, f"the best match scores {scores[order[0]]:.2f}, below {params.min_score}")
-    if coverage < params.min_coverage:
-        return Ranked((), (), coverage, f"the best passage covers {coverage:.0%} of the question's words")
-    floor = params.relative_cutoff * scores[order[0]]
-    kept = [i for i in order[: max(limit, params.required_cue_window)] if scores[i] >= floor]
-    if cue & (CUE_TIME | CUE_NUMBER) and params.required_cue_window:
-        best = sentence_ids[kept[: params.required_cue_window]]
-        if not (index.s_flags_[best] & cue).any():
-            return Ranked((), (), coverage, MISSING_CUE[cue])
-    kept = kept[:limit]
-    return Ranked(tuple(int(sentence_ids[i]) for i in kept), tuple(float(scores[i]) for i in kept), coverage)
+    forms = word_forms(index, words, columns, related)
+    doc_of_sentence = index.sent_doc_[sentence_ids]
+    article_at = {int(d): i for i, d in enumerate(articles.tolist())}
+    missing_articles = [d for d in np.unique(doc_of_sentence).tolist() if d not in article_at]
+    if missing_articles:  # a candidate passage's article outside the candidate articles: score it too
+        extra = np.array(missing_articles, dtype=np.int64)
+        extra_bm25, extra_title = index.document_scores(extra, columns, weights)
+        articles, article_bm25 = np.concatenate([articles, extra]), np.concatenate([article_bm25, extra_bm25])
+        title_tf = np.vstack([title_tf, extra_title])
+        article_at.update({d: len(article_at) + i for i, d in enumerate(missing_articles)})
+    article_tf = index.matches(index.doc_first[articles], index.doc_last[articles] + 1, columns).counts()
+    held_columns = sentence_tf > 0
+    candidates = Candidates(
+        sentence_ids=sentence_ids,
+        sentence_cosine=sentence_scores.astype(np.float32),
+        passage_cosine=best_passage,
+        held=forms.holds(held_columns, forms.own),
+        held_related=forms.holds(held_columns, forms.own | forms.related),
+        held_exact=forms.holds(held_columns, forms.exact),
+        word_weights=forms.weights,
+        word_known=forms.known,
+        article=np.array([article_at[d] for d in doc_of_sentence.tolist()], dtype=np.int64),
+        article_bm25=article_bm25,
+        article_held=forms.holds(article_tf > 0, forms.own | forms.related),
+        title_held=forms.holds(title_tf > 0, forms.own | forms.related),
+        flags=index.s_flags_[sentence_ids],
+        wanted_cue=wanted_cue(question_type(question)),
+        number=index.sent_number_[sentence_ids],
+        chars=(index.sent_end_[sentence_ids] - index.sent_start_[sentence_ids]).astype(np.float32),
+    )
+    return candidates, words
 
 
-def question_vector(index: TfidfIndex, question: str, words: list[str], params: RankingParams) -> tuple[np.ndarray, np.ndarray]:
-    """The question's known terms and their weights (sorted columns); the MSA equivalents of its colloquial
-    ``words`` join it at ``colloquial_weight`` of a word's weight."""
+def candidate_articles(
+    index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, passage_ids: np.ndarray, params: RankingParams
+) -> np.ndarray:
+    """The best articles by BM25 over their word terms (from the rarest terms' postings), alive, sorted by id."""
+    word = index.is_word_[columns]
+    if not word.any():
+        return np.unique(index.sent_doc_[index.pass_first_[passage_ids]]).astype(np.int64)
+    ids, scores, _ = index.document_candidates(columns[word], weights[word], params.posting_budget)
+    if index.has_dead and len(ids):
+        alive = index.doc_alive_[ids]
+        ids, scores = ids[alive], scores[alive]
+    if len(ids) > params.candidate_articles:
+        ids = ids[np.argpartition(-scores, params.candidate_articles)[: params.candidate_articles]]
+    return np.sort(ids).astype(np.int64)
+
+
+def articles_passages(index: TfidfIndex, articles: np.ndarray) -> np.ndarray:
+    """Every passage of these articles (passages are stored article by article)."""
+    first = np.searchsorted(index.pass_first_, index.doc_first[articles], side="left")
+    last = np.searchsorted(index.pass_first_, index.doc_last[articles], side="right")
+    return np.concatenate([np.arange(f, e) for f, e in zip(first.tolist(), last.tolist(), strict=True)] or [np.zeros(0, np.int64)])
+
+
+def question_vector(
+    index: TfidfIndex, question: str, words: list[str], params: RankingParams
+) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[str, ...]]]:
+    """The question's known terms and their weights (sorted columns), and each word's related words.
+
+    Related words join the question at a share of a word's weight (``RankingParams``): a colloquial word's
+    MSA equivalents, a noun's broken plural or singular, a word's synonyms.
+    """
     terms = index.params.text_analyzer()(question)
-    own = set(terms)
-    equivalents = (word for token in words for word in COLLOQUIAL.equivalents(token))
-    extra = [t for word in equivalents for t in token_terms(word, index.params.ngrams) if t not in own]
-    columns, weights = index.term_ids(terms + list(dict.fromkeys(extra)))
-    if extra and len(columns):
-        own_columns = {index.vocabulary_[t] for t in own if t in index.vocabulary_}
-        weights = weights * np.array([1.0 if c in own_columns else params.colloquial_weight for c in columns.tolist()], dtype=np.float32)
+    share: dict[str, float] = dict.fromkeys(terms, 1.0)
+    related: dict[str, tuple[str, ...]] = {}
+    for word in words:
+        forms, synonyms = WORDNET.related(word)
+        groups = (
+            (COLLOQUIAL.equivalents(word), params.colloquial_weight), (forms, params.plural_weight), (synonyms, params.synonym_weight)
+        )
+        related[word] = tuple(w for group, _ in groups for w in group)
+        for group, weight in groups:
+            for other in group:
+                for term in token_terms(other, index.params.ngrams):
+                    share[term] = max(share.get(term, 0.0), weight)
+    columns, weights = index.term_ids(list(share) + terms)  # the question's own terms keep their counts
+    if len(columns) and len(share) > len(set(terms)):
+        factor = {index.vocabulary_[t]: s for t, s in share.items() if t in index.vocabulary_}
+        weights = weights * np.array([factor[c] for c in columns.tolist()], dtype=np.float32)
         weights /= np.linalg.norm(weights)
-    return columns, weights
+    return columns, weights, related
 
 
 def candidate_passages(
@@ -166,36 +272,39 @@ def candidate_passages(
 
 
 @dataclass(frozen=True)
-class QuestionWords:
-    """The question's content words: which of the query's columns are forms of each, and each word's weight."""
+class WordForms:
+    """Which of the query's columns are forms of each question word: its own forms, its related words' forms,
+    and the word as written; each word's weight, and whether the corpus knows it."""
 
-    forms: np.ndarray  # (query columns × words), 1 where the column is a form of the word
-    weights: np.ndarray  # max idf of the word's forms; the highest idf for a word the corpus never uses
-    known: np.ndarray  # the words with at least one form in the corpus
+    own: np.ndarray  # (query columns × words) bool
+    related: np.ndarray
+    exact: np.ndarray
+    weights: np.ndarray  # max idf of the word's own forms; the highest idf for a word the corpus never uses
+    known: np.ndarray
 
-    @classmethod
-    def of(cls, index: TfidfIndex, tokens: list[str], columns: np.ndarray) -> QuestionWords:
-        """``tokens``: the question's distinct content words; ``columns``: its query's sorted columns."""
-        forms = np.zeros((len(columns), len(tokens)), dtype=np.float32)
-        weights = np.full(len(tokens), index.max_idf, dtype=np.float32)
-        for word, token in enumerate(tokens):
-            known = [c for c in map(index.vocabulary_.get, word_features(token, COLLOQUIAL)) if c is not None]
-            if known:
-                forms[np.searchsorted(columns, known), word] = 1
-                weights[word] = index.idf_[known].max()
-        return cls(forms, weights, forms.any(axis=0))
+    def holds(self, held_columns: np.ndarray, forms: np.ndarray) -> np.ndarray:
+        """(rows × words): the row holds one of the word's ``forms`` (a boolean product, never NaN)."""
+        return (held_columns.astype(np.int32) @ forms.astype(np.int32)) > 0
 
-    def held_share(self, held_columns: np.ndarray) -> np.ndarray:
-        """For each row, the idf-weighted share of the words the corpus knows that the row holds in some form."""
-        if not self.known.any():
-            return np.zeros(len(held_columns), dtype=np.float32)
-        held = (held_columns.astype(np.float32) @ self.forms[:, self.known]) > 0
-        weights = self.weights[self.known]
-        return (held @ weights / weights.sum()).astype(np.float32)
 
-    def coverage(self, held_columns: np.ndarray) -> float:
-        """The idf-weighted share of all the words (unknown ones weigh most) that one row holds."""
-        if not len(self.weights):
-            return 0.0
-        held = (held_columns.astype(np.float32) @ self.forms) > 0
-        return float(held @ self.weights / self.weights.sum())
+def word_forms(index: TfidfIndex, words: list[str], columns: np.ndarray, related: dict[str, tuple[str, ...]]) -> WordForms:
+    shape = (len(columns), len(words))
+    own, other, exact = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
+    weights = np.full(len(words), index.max_idf, dtype=np.float32)
+    position = {int(c): i for i, c in enumerate(columns.tolist())}
+
+    def mark(matrix: np.ndarray, word: int, features: tuple[str, ...]) -> list[int]:
+        found = [position[c] for c in map(index.vocabulary_.get, features) if c is not None and c in position]
+        matrix[found, word] = True
+        return found
+
+    for i, word in enumerate(words):
+        features = token_features(word)
+        mark(exact, i, features[:1])
+        found = mark(own, i, features)
+        for other_word in related.get(word, ()):
+            found += mark(other, i, token_features(other_word))
+        if found:  # a word known only through a related word (مات through توفي) weighs what that word weighs
+            weights[i] = index.idf_[columns[found]].max()
+    other &= ~own
+    return WordForms(own, other, exact, weights, (own | other).any(axis=0))

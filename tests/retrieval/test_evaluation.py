@@ -1,7 +1,7 @@
 """The retriever on the dev questions: fails if quality drops below what it measured when last tuned.
 
-The issue's targets (seed-dev hit@1 ≥ 0.65, hit@3 ≥ 0.85) are not yet met; these floors are the
-measured values (README, "Evaluation"), so any regression fails.
+The shipped models were fitted on these sets (their honest, cross-validated scores are in the model
+file and the README): these floors guard against regressions, they are not the scores claimed.
 """
 
 from pathlib import Path
@@ -16,10 +16,10 @@ from tests.conftest import SEED_DEV, XQUAD
 def test_seed_dev_scores(seed_retriever: Retriever) -> None:
     outcomes = evaluation.run(lambda q: seed_retriever.ask(q, top_k=evaluation.RANKS), evaluation.load_seed_questions(SEED_DEV))
     scores = evaluation.score(outcomes)
-    assert scores.hit1 >= 0.58
-    assert scores.hit3 >= 0.69
-    assert scores.false_abstain <= 0.10
-    assert scores.no_answer_accuracy >= 1 / 7
+    assert scores.hit1 >= 0.55
+    assert scores.hit3 >= 0.76
+    assert scores.false_abstain <= 0.15
+    assert scores.no_answer_accuracy >= 2 / 7
     assert scores.mean_quote_chars <= 350
 
 
@@ -29,8 +29,8 @@ def test_xquad_scores(tmp_path: Path) -> None:
     retriever = Retriever.open(tmp_path / "x.db")
     retriever.sync(tmp_path / "articles")
     scores = evaluation.score(evaluation.run(lambda q: retriever.ask(q, top_k=evaluation.RANKS), questions))
-    assert scores.hit1 >= 0.71
-    assert scores.paragraph1 >= 0.90
+    assert scores.hit1 >= 0.70
+    assert scores.paragraph1 >= 0.89
     assert scores.mean_quote_chars <= 350
 
 

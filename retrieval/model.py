@@ -1,0 +1,111 @@
+"""The fitted models, as data: the sentence ranker and the answer/no-answer decision (``retrieval/model.json``).
+
+Both are scikit-learn logistic regressions over named features (``retrieval/features.py``), standardized
+inside a pipeline; the file keeps each one's feature names, the weights and intercept with the
+standardization folded in (score = x · coef + intercept, a log-odds), the analyzer version the features
+were computed with, what they were fitted on and their cross-validated scores. ``isnad train`` refits
+them (``retrieval/training.py``); a file written for another analyzer is refused.
+
+    P(this sentence answers) = σ(ranker · features(sentence))
+    P(the articles answer)   = σ(answerable · features(best sentence, the question))
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.pipeline import Pipeline
+
+from retrieval.arabic import ANALYZER_VERSION
+from retrieval.errors import ModelMismatch
+
+MODEL_FILE = Path(__file__).with_name("model.json")
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """A fitted logistic regression: feature names, weights and intercept on the raw features."""
+
+    features: tuple[str, ...]
+    coef: np.ndarray
+    intercept: float
+
+    def score(self, x: np.ndarray) -> np.ndarray:
+        """The log-odds of each row (or of one vector)."""
+        return x @ self.coef + self.intercept
+
+    @classmethod
+    def from_pipeline(cls, features: tuple[str, ...], pipeline: Pipeline) -> LinearModel:
+        """Fold a fitted StandardScaler → LogisticRegression pipeline into weights on the raw features."""
+        scaler, regression = pipeline[0], pipeline[-1]
+        coef = regression.coef_[0] / scaler.scale_
+        intercept = float(regression.intercept_[0] - coef @ scaler.mean_)
+        return cls(features, coef.astype(np.float64), intercept)
+
+    def to_json(self) -> dict:
+        return {
+            "features": list(self.features),
+            "coef": [round(float(c), 6) for c in self.coef],
+            "intercept": round(self.intercept, 6),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> LinearModel:
+        return cls(tuple(data["features"]), np.array(data["coef"], dtype=np.float64), float(data["intercept"]))
+
+
+@dataclass(frozen=True)
+class Models:
+    """The ranker, the answerable model and its two probability thresholds."""
+
+    ranker: LinearModel
+    answerable: LinearModel
+    answer_threshold: float  # P(answerable) at or above this: the quotes are the answer
+    closest_threshold: float  # between this and answer_threshold: no answer, but the closest sentence is offered
+    analyzer: str = ANALYZER_VERSION
+    fitted_on: dict = field(default_factory=dict)
+    cross_validated: dict = field(default_factory=dict)
+
+    def to_json(self) -> dict:
+        return {
+            "analyzer": self.analyzer,
+            "ranker": self.ranker.to_json(),
+            "answerable": self.answerable.to_json(),
+            "answer_threshold": round(self.answer_threshold, 4),
+            "closest_threshold": round(self.closest_threshold, 4),
+            "fitted_on": self.fitted_on,
+            "cross_validated": self.cross_validated,
+        }
+
+    def save(self, path: Path = MODEL_FILE) -> None:
+        path.write_text(json.dumps(self.to_json(), ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = MODEL_FILE, analyzer: str = ANALYZER_VERSION) -> Models:
+        """The models in ``path``; ModelMismatch if unreadable, fitted for another analyzer, or naming unknown features."""
+        from retrieval.features import QUESTION_FEATURES, SENTENCE_FEATURES
+
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+            models = cls(
+                LinearModel.from_json(data["ranker"]), LinearModel.from_json(data["answerable"]),
+                float(data["answer_threshold"]), float(data["closest_threshold"]),
+                data["analyzer"], data.get("fitted_on", {}), data.get("cross_validated", {}),
+            )
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelMismatch(f"no readable model at {path}: {error}") from error
+        if models.analyzer != analyzer:
+            raise ModelMismatch(f"the model at {path} was fitted with analyzer {models.analyzer}, not {analyzer}; run `isnad train`")
+        unknown = [f for f in models.ranker.features if f not in SENTENCE_FEATURES]
+        unknown += [f for f in models.answerable.features if f not in QUESTION_FEATURES]
+        shapes = [len(m.coef) == len(m.features) for m in (models.ranker, models.answerable)]
+        if unknown or not all(shapes):
+            raise ModelMismatch(f"the model at {path} does not match the features this version computes ({unknown}); run `isnad train`")
+        return models
+
+
+def sigmoid(x: np.ndarray | float) -> np.ndarray | float:
+    return 1 / (1 + np.exp(-np.clip(x, -30, 30)))
