@@ -374,18 +374,26 @@ class TfidfIndex:
         tf = np.concatenate([self.d_tf_[s:e] for s, e in zip(starts, ends, strict=True)]).astype(np.float32)
         factors = np.repeat(weights[rare] * self.document_idf(columns[rare]), np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._bm25_tf(tf, self.d_len_[rows]) * factors)
-        ordered = np.sort(rows)
-        ids = ordered[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+        ids = np.flatnonzero(dense)  # articles are few next to postings: scanning them beats sorting the postings
         return ids, dense[ids].astype(np.float32), essential == len(columns)
 
-    def document_scores(self, doc_ids: np.ndarray, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(exact BM25 of these articles, their title counts of ``columns``): read from their own sentence and title rows."""
-        first, last = self.doc_first[doc_ids], self.doc_last[doc_ids]
-        word = self.is_word_[columns].astype(np.float32)
-        title_tf = self.matches(doc_ids, doc_ids + 1, columns, rows="t").counts() * word
-        tf = self.matches(first, last + 1, columns).counts() * word + TITLE_WEIGHT * title_tf
+    def document_scores(self, doc_ids: np.ndarray, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(exact BM25 of these articles, their title counts and their text counts of ``columns``), read from
+        their own title and sentence rows."""
+        title_tf = self.matches(doc_ids, doc_ids + 1, columns, rows="t").counts()
+        tf = np.zeros((len(doc_ids), len(columns)), dtype=np.float32)
+        # Each word term's postings are sorted by article: a binary search finds the candidates in them,
+        # touching a few pages instead of every sentence row of every candidate.
+        for at in np.flatnonzero(self.is_word_[columns]).tolist():
+            start, end = int(self.d_indptr_[columns[at]]), int(self.d_indptr_[columns[at] + 1])
+            postings = self.d_indices_[start:end]
+            position = np.searchsorted(postings, doc_ids)
+            found = position < len(postings)
+            found[found] = postings[position[found]] == doc_ids[found]
+            tf[found, at] = self.d_tf_[start + position[found]]
+        text_tf = np.maximum(tf - TITLE_WEIGHT * title_tf, 0)
         factors = weights * self.document_idf(columns)
-        return (self._bm25_tf(tf, self.d_len_[doc_ids][:, None]) @ factors).astype(np.float32), title_tf
+        return (self._bm25_tf(tf, self.d_len_[doc_ids][:, None]) @ factors).astype(np.float32), title_tf, text_tf
 
     def document_idf(self, columns: np.ndarray) -> np.ndarray:
         """BM25's idf over articles: ln(1 + (n - df + 0.5) / (df + 0.5))."""

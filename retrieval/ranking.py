@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.arabic import CUE_NUMBER, CUE_TIME, content_tokens, question_type, token_features, token_terms, wanted_cue
+from retrieval.arabic import CUE_NUMBER, CUE_TIME, content_tokens, question_type, token_features, wanted_cue
 from retrieval.features import Best, Candidates, question_features, sentence_matrix
 from retrieval.index import TfidfIndex
 from retrieval.lexicon import COLLOQUIAL
@@ -38,7 +38,9 @@ class RankingParams:
     # postings on average, 1.3 million at p99: reading them all took 56 ms at p50, 150 ms at p99.
     posting_budget: int = 30_000
     rescored_passages: int = 150
-    candidate_articles: int = 30  # rescored exactly by BM25; their features reach every candidate sentence
+    candidate_articles: int = 20  # rescored exactly by BM25; their features reach every candidate sentence
+    leading_passages: int = 60  # … with the articles of the best passages (before their exact rescoring)
+    article_posting_budget: int = 10_000  # the rarest terms find candidate articles; the rescoring reads every term
     article_passages: int = 3  # every passage of the best few articles is a candidate too
     # Pivoted length normalization of sentence cosines (1 = plain cosine, which favours very short lines).
     length_pivot: float = 0.5
@@ -138,28 +140,32 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     if len(passage_ids) > keep:
         best = np.argpartition(-passage_scores, keep)[:keep]
         passage_ids, passage_scores = passage_ids[best], passage_scores[best]
-    term_weights = weights * index.idf_[columns]
-    if not exact and len(passage_ids):  # the exact cosine over every term, from the passages' own rows
-        _, _, passage_tf = index.passage_counts(passage_ids, columns)
-        passage_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
-    if len(passage_ids) > params.candidate_passages:
-        best = np.argpartition(-passage_scores, params.candidate_passages)[: params.candidate_passages]
-        passage_ids = passage_ids[best]
+    leading = passage_ids[np.argsort(-passage_scores, kind="stable")[: params.leading_passages]]
 
-    articles = candidate_articles(index, columns, weights, passage_ids, params)
+    # Articles: the best by BM25, and those of the leading passages; the best few lend all their passages.
+    articles = candidate_articles(index, columns, weights, leading, params)
     if not len(articles):
         return NO_MATCH
-    article_bm25, title_tf = index.document_scores(articles, columns, weights)
+    article_bm25, title_tf, article_tf = index.document_scores(articles, columns, weights)
     best_articles = articles[np.argsort(-article_bm25, kind="stable")[: params.article_passages]]
-    passage_ids = np.union1d(passage_ids, articles_passages(index, best_articles))
-    sentence_ids, sentence_tf, passage_tf = index.passage_counts(passage_ids, columns)
-    passage_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[passage_ids]).astype(np.float32)
+    from_articles = articles_passages(index, best_articles)
+    pool = np.union1d(passage_ids, from_articles)
+    sentence_ids, sentence_tf, passage_tf = index.passage_counts(pool, columns)
+    term_weights = weights * index.idf_[columns]
+    pool_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[pool]).astype(np.float32)
+    # The candidates: the best passages by exact cosine, and every passage of the best articles.
+    chosen = np.zeros(len(pool), dtype=bool)
+    chosen[np.argsort(-pool_scores, kind="stable")[: params.candidate_passages]] = True
+    chosen[np.searchsorted(pool, from_articles)] = True
+    pool, pool_scores = pool[chosen], pool_scores[chosen]
 
-    # Each sentence takes the cosine of the best candidate passage holding it.
-    best_passage = np.zeros(len(sentence_ids), dtype=np.float32)
-    for pid, score in zip(passage_ids.tolist(), passage_scores.tolist(), strict=True):
+    # Each sentence takes the cosine of the best candidate passage holding it; sentences of no candidate go.
+    best_passage = np.full(len(sentence_ids), -1.0, dtype=np.float32)
+    for pid, score in zip(pool.tolist(), pool_scores.tolist(), strict=True):
         lo, hi = np.searchsorted(sentence_ids, [index.pass_first_[pid], index.pass_last_[pid] + 1])
         np.maximum(best_passage[lo:hi], score, out=best_passage[lo:hi])
+    kept = best_passage >= 0
+    sentence_ids, sentence_tf, best_passage = sentence_ids[kept], sentence_tf[kept], best_passage[kept]
     sentence_scores = (index.tf_weight(sentence_tf) @ term_weights) / index.s_norm_[sentence_ids]
     norms = index.s_norm_[sentence_ids]
     pivot = params.length_pivot
@@ -169,13 +175,12 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     doc_of_sentence = index.sent_doc_[sentence_ids]
     article_at = {int(d): i for i, d in enumerate(articles.tolist())}
     missing_articles = [d for d in np.unique(doc_of_sentence).tolist() if d not in article_at]
-    if missing_articles:  # a candidate passage's article outside the candidate articles: score it too
+    if missing_articles:  # a passage's article outside the candidate articles (rare): score it too
         extra = np.array(missing_articles, dtype=np.int64)
-        extra_bm25, extra_title = index.document_scores(extra, columns, weights)
+        extra_bm25, extra_title, extra_tf = index.document_scores(extra, columns, weights)
         articles, article_bm25 = np.concatenate([articles, extra]), np.concatenate([article_bm25, extra_bm25])
-        title_tf = np.vstack([title_tf, extra_title])
+        title_tf, article_tf = np.vstack([title_tf, extra_title]), np.vstack([article_tf, extra_tf])
         article_at.update({d: len(article_at) + i for i, d in enumerate(missing_articles)})
-    article_tf = index.matches(index.doc_first[articles], index.doc_last[articles] + 1, columns).counts()
     held_columns = sentence_tf > 0
     candidates = Candidates(
         sentence_ids=sentence_ids,
@@ -201,17 +206,19 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
 def candidate_articles(
     index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, passage_ids: np.ndarray, params: RankingParams
 ) -> np.ndarray:
-    """The best articles by BM25 over their word terms (from the rarest terms' postings), alive, sorted by id."""
+    """The best articles by BM25 over their word terms (from the rarest terms' postings), alive, and those of
+    these passages; sorted by id."""
+    of_passages = index.sent_doc_[index.pass_first_[passage_ids]]
     word = index.is_word_[columns]
     if not word.any():
-        return np.unique(index.sent_doc_[index.pass_first_[passage_ids]]).astype(np.int64)
-    ids, scores, _ = index.document_candidates(columns[word], weights[word], params.posting_budget)
+        return np.unique(of_passages).astype(np.int64)
+    ids, scores, _ = index.document_candidates(columns[word], weights[word], params.article_posting_budget)
     if index.has_dead and len(ids):
         alive = index.doc_alive_[ids]
         ids, scores = ids[alive], scores[alive]
     if len(ids) > params.candidate_articles:
         ids = ids[np.argpartition(-scores, params.candidate_articles)[: params.candidate_articles]]
-    return np.sort(ids).astype(np.int64)
+    return np.union1d(ids, of_passages).astype(np.int64)
 
 
 def articles_passages(index: TfidfIndex, articles: np.ndarray) -> np.ndarray:
@@ -240,7 +247,7 @@ def question_vector(
         related[word] = tuple(w for group, _ in groups for w in group)
         for group, weight in groups:
             for other in group:
-                for term in token_terms(other, index.params.ngrams):
+                for term in token_features(other):  # whole-word terms: a related word's n-grams are noise
                     share[term] = max(share.get(term, 0.0), weight)
     columns, weights = index.term_ids(list(share) + terms)  # the question's own terms keep their counts
     if len(columns) and len(share) > len(set(terms)):
