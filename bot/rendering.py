@@ -22,6 +22,8 @@ MAX_QUESTION_LENGTH = 500
 ECHOED_QUESTION_LENGTH = 200
 LISTED_TITLES = 10
 LISTED_PROBLEMS = 10
+MISSING_WORDS = 3  # words of the question no article mentions, named in a no-answer reply
+CLOSEST_QUOTE_LENGTH = 1000  # the closest sentence offered with a no-answer is cut to this
 
 ERROR_TEXT = "⚠️ حدث خطأ غير متوقع أثناء معالجة رسالتك. حاول مرة أخرى بعد قليل من فضلك."
 NOT_TEXT_TEXT = "🙂 أفهم الرسائل النصية فقط. اكتب سؤالك عن الأخبار بالعربية في رسالة نصية من فضلك."
@@ -102,7 +104,7 @@ def help_text(stats: CorpusStats, bot_username: str, examples: list[str]) -> str
 def render_answer(answer: Answer, first_number: int = 1) -> RenderedAnswer:
     """Numbered verbatim quotes «…» with citation marks, then the sources; or the no-answer text."""
     if not answer.found:
-        return RenderedAnswer(render_no_answer(answer.question), 0)
+        return RenderedAnswer(render_no_answer(answer), 0)
     for count in range(len(answer.quotes), 0, -1):
         html = _render_quotes(answer.question, answer.quotes[:count], first_number)
         if message_length(html) <= MAX_MESSAGE_LENGTH:
@@ -114,19 +116,29 @@ def render_answer(answer: Answer, first_number: int = 1) -> RenderedAnswer:
     return RenderedAnswer(_render_quotes(answer.question, (cut,), first_number), 1)
 
 
-def render_no_answer(question: str) -> str:
-    """Say plainly there is no answer, and how to rephrase."""
-    return "\n".join(
-        [
-            f"🤷 لم أجد في المقالات ما يجيب عن سؤالك: «{_echo(question)}».",
+def render_no_answer(answer: Answer) -> str:
+    """Say plainly there is no answer; name the words no article mentions; offer the closest sentence, as
+    such, when the model found one worth reading; and how to rephrase."""
+    lines = [f"🤷 لم أجد في المقالات ما يجيب عن سؤالك: «{_echo(answer.question)}».", ""]
+    if answer.missing:
+        named = "، ".join(f"«{escape(_cut(word, 40), quote=False)}»" for word in answer.missing[:MISSING_WORDS])
+        lines += [f"لا تذكر المقالات: {named}.", ""]
+    if answer.closest is not None:
+        quote = _fitting_prefix(answer.closest.text, CLOSEST_QUOTE_LENGTH)
+        lines += [
+            "أقرب ما وجدته، وهو <b>ليس إجابة مؤكدة</b>:",
+            f"«{escape(quote, quote=False)}»",
+            f"— {_source_line(answer.closest)}",
             "",
-            "جرّب أن:",
-            "• تذكر اسم شخص أو مكان أو حدث بعينه،",
-            "• تستعمل كلمات قريبة من لغة الخبر،",
-            "• تسأل سؤالًا واحدًا في كل رسالة.",
-            "قد لا تتناول المقالات الموضوع أصلًا: أرسل /help لترى ما أعرفه.",
         ]
-    )
+    lines += [
+        "جرّب أن:",
+        "• تذكر اسم شخص أو مكان أو حدث بعينه،",
+        "• تستعمل كلمات قريبة من لغة الخبر،",
+        "• تسأل سؤالًا واحدًا في كل رسالة.",
+        "قد لا تتناول المقالات الموضوع أصلًا: أرسل /help لترى ما أعرفه.",
+    ]
+    return "\n".join(lines)
 
 
 def render_paragraph(title: str, paragraph: int, text: str, quote: str) -> str:
@@ -216,11 +228,16 @@ def _render_quotes(question: str, quotes: tuple[Quote, ...], first_number: int) 
     lines += ["", "<b>المصادر:</b>"]
     for (doc_id, paragraph), source in sources.items():
         quote = next(q for q in quotes if (q.doc_id, q.paragraph) == (doc_id, paragraph))
-        title = escape(quote.title, quote=False)
-        if quote.url:
-            title = f'<a href="{escape(quote.url)}">{title}</a>'
-        lines.append(f"[{source}] {title} — الفقرة {paragraph}")
+        lines.append(f"[{source}] {_source_line(quote)}")
     return "\n".join(lines)
+
+
+def _source_line(quote: Quote) -> str:
+    """The article's title (a link when it has one) and the paragraph."""
+    title = escape(quote.title, quote=False)
+    if quote.url:
+        title = f'<a href="{escape(quote.url)}">{title}</a>'
+    return f"{title} — الفقرة {quote.paragraph}"
 
 
 def _fitting_prefix(text: str, budget: int) -> str:

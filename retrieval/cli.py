@@ -166,19 +166,27 @@ def answer_json(qid: str | None, answer: Answer) -> dict:
         "id": qid,
         "question": answer.question,
         "answers": [quote.to_json() for quote in answer.quotes],
+        "confidence": round(answer.confidence, 4),
         "elapsed_ms": round(answer.elapsed_ms, 3),
     }
     if not answer.found:
         result["no_answer_reason"] = answer.no_answer_reason
+        if answer.closest is not None:
+            result["closest"] = answer.closest.to_json()
+    if answer.missing:
+        result["missing"] = list(answer.missing)
     return result
 
 
 def print_answer(answer: Answer, out: TextIO) -> None:
     if not answer.found:
         print(f"لا توجد إجابة في المقالات ({answer.no_answer_reason}).", file=out)
+        if answer.closest is not None:
+            print(f"أقرب ما وُجد، وليس إجابة مؤكدة: «{answer.closest.text}»\n    — {answer.closest.title}", file=out)
         return
     for n, quote in enumerate(answer.quotes, start=1):
         print(f"[{n}] «{quote.text}»\n    — {quote.title}، الفقرة {quote.paragraph} ({quote.doc_id}, {quote.score:.2f})", file=out)
+    print(f"(confidence {answer.confidence:.0%})", file=out)
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -76,7 +76,26 @@ def test_no_answer_says_so_and_suggests_rephrasing() -> None:
     assert "لم أجد في المقالات ما يجيب عن سؤالك" in text
     assert "«ما الهدية <b>؟»" in text
     assert "جرّب" in text
-    assert text == parse_telegram_html(render_no_answer("ما الهدية <b>؟"))
+    assert text == parse_telegram_html(render_no_answer(Answer("ما الهدية <b>؟", (), 1.0, "no")))
+
+
+def test_no_answer_names_the_missing_words_and_offers_the_closest_as_such() -> None:
+    closest = quote("التقى <الرئيسان> في سوتشي & تحدثا ساعات.", url="https://example.org/a?x=1&y=2")
+    weak = Answer("ما الهدية التي قدمها بوتين؟", (), 1.0, "no", confidence=0.3, closest=closest, missing=("الهديه",))
+    text = parse_telegram_html(render_no_answer(weak))
+    assert "لم أجد في المقالات ما يجيب عن سؤالك" in text
+    assert "لا تذكر المقالات: «الهديه»" in text
+    assert "ليس إجابة مؤكدة" in text and "«التقى <الرئيسان> في سوتشي & تحدثا ساعات.»" in text
+    assert "عنوان — الفقرة 1" in text
+    plain = parse_telegram_html(render_no_answer(Answer("سؤال؟", (), 1.0, "no")))
+    assert "ليس إجابة مؤكدة" not in plain and "لا تذكر المقالات" not in plain
+
+
+def test_a_huge_closest_sentence_is_cut_to_fit() -> None:
+    weak = Answer("سؤال؟", (), 1.0, "no", closest=quote("كلمة & " * 2000), missing=tuple("كلمة" * 30 for _ in range(9)))
+    html = render_no_answer(weak)
+    assert message_length(html) <= MAX_MESSAGE_LENGTH
+    parse_telegram_html(html)
 
 
 def test_trailing_quotes_are_dropped_to_stay_under_the_cap() -> None:
