@@ -12,6 +12,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "data"
 SEED_DEV = PROJECT.parent / "shared" / "eval" / "seed-dev.jsonl"
 XQUAD = PROJECT.parent / "shared" / "eval" / "xquad.ar.json"
+NEWS_DEV = PROJECT.parent / "shared" / "eval" / "news-dev.jsonl"
+NEWS_CORPUS = PROJECT.parent / "shared" / "eval" / "news-corpus"
 
 
 @pytest.fixture
