@@ -11,9 +11,9 @@ from enum import Enum
 from functools import lru_cache
 
 import Stemmer
-from nltk.stem.isri import ISRIStemmer
 
-_ISRI = ISRIStemmer()
+from retrieval.isri import isri_root
+
 _SNOWBALL = Stemmer.Stemmer("arabic")
 
 # Bump whenever anything below changes what a text analyzes to: a saved index built by another
@@ -152,7 +152,7 @@ def token_features(token: str) -> tuple[str, ...]:
     snowball = "~" + _SNOWBALL.stemWord(token)
     if len(snowball) >= 4 and snowball[1:] != token and snowball not in features:
         features.append(snowball)
-    root = _ISRI.stem(token)  # a root (ISRI): هاتف and هاتفية, النصر and الانتصار meet here
+    root = isri_root(token)  # a root (ISRI): هاتف and هاتفية, النصر and الانتصار meet here
     if len(root) >= 3 and root != token:
         features.append("^" + root)
     return tuple(features)

@@ -26,7 +26,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy import sparse
-from sklearn.feature_extraction.text import TfidfTransformer
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_features, token_terms, tokenize
@@ -531,6 +530,8 @@ def _idf(passage_counts: sparse.csc_matrix) -> np.ndarray:
     """scikit-learn's smooth idf over passages, ln((1 + n) / (1 + df)) + 1; a term in no passage (a title's) weighs the most."""
     if not passage_counts.shape[0]:  # an empty corpus: scikit-learn wants one row at least
         return np.ones(passage_counts.shape[1], dtype=np.float32)
+    from sklearn.feature_extraction.text import TfidfTransformer  # here: a serving process never imports scikit-learn
+
     return TfidfTransformer().fit(passage_counts).idf_.astype(np.float32)
 
 

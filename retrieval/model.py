@@ -15,12 +15,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from sklearn.pipeline import Pipeline
 
 from retrieval.arabic import ANALYZER_VERSION
 from retrieval.errors import ModelMismatch
+
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
 
 MODEL_FILE = Path(__file__).with_name("model.json")
 
