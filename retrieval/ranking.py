@@ -39,7 +39,6 @@ class RankingParams:
     posting_budget: int = 30_000
     rescored_passages: int = 150
     candidate_articles: int = 20  # rescored exactly by BM25; their features reach every candidate sentence
-    leading_passages: int = 60  # … with the articles of the best passages (before their exact rescoring)
     article_posting_budget: int = 10_000  # the rarest terms find candidate articles; the rescoring reads every term
     article_passages: int = 3  # every passage of the best few articles is a candidate too
     # Pivoted length normalization of sentence cosines (1 = plain cosine, which favours very short lines).
@@ -140,16 +139,13 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     if len(passage_ids) > keep:
         best = np.argpartition(-passage_scores, keep)[:keep]
         passage_ids, passage_scores = passage_ids[best], passage_scores[best]
-    leading = passage_ids[np.argsort(-passage_scores, kind="stable")[: params.leading_passages]]
 
-    # Articles: the best by BM25, and those of the leading passages; the best few lend all their passages.
-    articles = candidate_articles(index, columns, weights, leading, params)
-    if not len(articles):
-        return NO_MATCH
-    article_bm25, title_tf, article_tf = index.document_scores(articles, columns, weights)
-    best_articles = articles[np.argsort(-article_bm25, kind="stable")[: params.article_passages]]
-    from_articles = articles_passages(index, best_articles)
+    # The best articles by BM25 (as their rarest terms score them) lend all their passages to the pool.
+    articles, partial_bm25 = candidate_articles(index, columns, weights, params)
+    from_articles = articles_passages(index, articles[np.argsort(-partial_bm25, kind="stable")[: params.article_passages]])
     pool = np.union1d(passage_ids, from_articles)
+    if not len(pool):
+        return NO_MATCH
     sentence_ids, sentence_tf, passage_tf = index.passage_counts(pool, columns)
     term_weights = weights * index.idf_[columns]
     pool_scores = ((index.tf_weight(passage_tf) @ term_weights) / index.p_norm_[pool]).astype(np.float32)
@@ -161,9 +157,10 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
 
     # Each sentence takes the cosine of the best candidate passage holding it; sentences of no candidate go.
     best_passage = np.full(len(sentence_ids), -1.0, dtype=np.float32)
-    for pid, score in zip(pool.tolist(), pool_scores.tolist(), strict=True):
-        lo, hi = np.searchsorted(sentence_ids, [index.pass_first_[pid], index.pass_last_[pid] + 1])
-        np.maximum(best_passage[lo:hi], score, out=best_passage[lo:hi])
+    low, high = np.searchsorted(sentence_ids, index.pass_first_[pool]), np.searchsorted(sentence_ids, index.pass_last_[pool] + 1)
+    spans = high - low
+    members = np.arange(int(spans.sum())) + np.repeat(low - (np.cumsum(spans) - spans), spans)
+    np.maximum.at(best_passage, members, np.repeat(pool_scores, spans))
     kept = best_passage >= 0
     sentence_ids, sentence_tf, best_passage = sentence_ids[kept], sentence_tf[kept], best_passage[kept]
     sentence_scores = (index.tf_weight(sentence_tf) @ term_weights) / index.s_norm_[sentence_ids]
@@ -171,16 +168,11 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     pivot = params.length_pivot
     sentence_scores = sentence_scores * norms / ((1 - pivot) * index.mean_sentence_norm + pivot * norms)
 
-    forms = word_forms(index, words, columns, related)
+    # Every article in play, scored exactly: the best by BM25 and those of the candidate sentences.
     doc_of_sentence = index.sent_doc_[sentence_ids]
-    article_at = {int(d): i for i, d in enumerate(articles.tolist())}
-    missing_articles = [d for d in np.unique(doc_of_sentence).tolist() if d not in article_at]
-    if missing_articles:  # a passage's article outside the candidate articles (rare): score it too
-        extra = np.array(missing_articles, dtype=np.int64)
-        extra_bm25, extra_title, extra_tf = index.document_scores(extra, columns, weights)
-        articles, article_bm25 = np.concatenate([articles, extra]), np.concatenate([article_bm25, extra_bm25])
-        title_tf, article_tf = np.vstack([title_tf, extra_title]), np.vstack([article_tf, extra_tf])
-        article_at.update({d: len(article_at) + i for i, d in enumerate(missing_articles)})
+    articles = np.union1d(articles, doc_of_sentence)
+    article_bm25, title_tf, article_tf = index.document_scores(articles, columns, weights)
+    forms = word_forms(index, words, columns, related)
     held_columns = sentence_tf > 0
     candidates = Candidates(
         sentence_ids=sentence_ids,
@@ -191,7 +183,7 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
         held_exact=forms.holds(held_columns, forms.exact),
         word_weights=forms.weights,
         word_known=forms.known,
-        article=np.array([article_at[d] for d in doc_of_sentence.tolist()], dtype=np.int64),
+        article=np.searchsorted(articles, doc_of_sentence),
         article_bm25=article_bm25,
         article_held=forms.holds(article_tf > 0, forms.own | forms.related),
         title_held=forms.holds(title_tf > 0, forms.own | forms.related),
@@ -204,21 +196,20 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
 
 
 def candidate_articles(
-    index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, passage_ids: np.ndarray, params: RankingParams
-) -> np.ndarray:
-    """The best articles by BM25 over their word terms (from the rarest terms' postings), alive, and those of
-    these passages; sorted by id."""
-    of_passages = index.sent_doc_[index.pass_first_[passage_ids]]
+    index: TfidfIndex, columns: np.ndarray, weights: np.ndarray, params: RankingParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """The best living articles by BM25 over their word terms, as the rarest terms' postings score them: (ids, scores)."""
     word = index.is_word_[columns]
     if not word.any():
-        return np.unique(of_passages).astype(np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     ids, scores, _ = index.document_candidates(columns[word], weights[word], params.article_posting_budget)
     if index.has_dead and len(ids):
         alive = index.doc_alive_[ids]
         ids, scores = ids[alive], scores[alive]
     if len(ids) > params.candidate_articles:
-        ids = ids[np.argpartition(-scores, params.candidate_articles)[: params.candidate_articles]]
-    return np.union1d(ids, of_passages).astype(np.int64)
+        best = np.argpartition(-scores, params.candidate_articles)[: params.candidate_articles]
+        ids, scores = ids[best], scores[best]
+    return ids.astype(np.int64), scores
 
 
 def articles_passages(index: TfidfIndex, articles: np.ndarray) -> np.ndarray:
