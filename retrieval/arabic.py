@@ -180,6 +180,19 @@ def analyze(text: str, ngrams: tuple[int, int] | None = None) -> list[str]:
     return terms
 
 
+def as_written(text: str) -> dict[str, str]:
+    """Each normalized token of the text, as the text writes it (المجدره → المجدرة), for showing it back."""
+    written: dict[str, str] = {}
+    for chunk in text.split():
+        tokens = tokenize(chunk)
+        if len(tokens) == 1:  # one word, with its marks, without the punctuation around it
+            written.setdefault(tokens[0], _EDGE_PUNCTUATION.sub("", chunk) or tokens[0])
+    return written
+
+
+_EDGE_PUNCTUATION = re.compile(r"^[^\wؐ-ًؚ-ٰٟ]+|[^\wؐ-ًؚ-ٰٟ]+$")
+
+
 def content_tokens(text: str) -> list[str]:
     """The tokens of a question that say what it is about (question and function words dropped)."""
     return [t for t in tokenize(text) if token_features(t)]

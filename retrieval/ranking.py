@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.arabic import CUE_NUMBER, CUE_TIME, content_tokens, question_type, token_features, wanted_cue
+from retrieval.arabic import CUE_NUMBER, CUE_TIME, as_written, content_tokens, question_type, token_features, wanted_cue
 from retrieval.features import Best, Candidates, question_features, sentence_matrix
 from retrieval.index import TfidfIndex
 from retrieval.lexicon import COLLOQUIAL
@@ -73,11 +73,13 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
     found = gather_candidates(index, question, params)
     if isinstance(found, str):
-        return Ranked((), (), 0.0, found, missing=tuple(unknown_words(index, question)))
+        written = as_written(question)
+        return Ranked((), (), 0.0, found, missing=tuple(written.get(w, w) for w in unknown_words(index, question)))
     candidates, words = found
     best = score_candidates(candidates, models)
     confidence = answer_confidence(best, models)
-    missing = tuple(w for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known)
+    written = as_written(question)
+    missing = tuple(written.get(w, w) for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known)
     top = int(best.order[0])
     probabilities = sigmoid(best.scores)
     if not answers(best, confidence, models):

@@ -16,7 +16,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -196,6 +196,19 @@ async def test_no_answer_says_so(bot: RunningBot) -> None:
     assert [data.split(":")[0] for data in buttons(reply)] == ["f", "f"]
     query_id = int(buttons(reply)[0].split(":")[1])
     assert bot.query_log.get(query_id).found is False
+    assert "لا تذكر المقالات: «أطبخ»، «المجدرة»، «بالعدس»" in reply["plain_text"]  # as the question writes them
+
+
+async def test_a_weak_best_match_is_offered_as_the_closest_not_as_the_answer(own_bot: RunningBot) -> None:
+    retriever = own_bot.corpus.retriever
+    # Every question now falls between the two thresholds: not sure enough to answer, worth offering.
+    retriever.models = replace(retriever.models, answer_threshold=1.0, closest_threshold=0.0)
+    reply = await own_bot.ask(5, "متى زار بينيت موسكو؟")
+    text = reply["plain_text"]
+    assert NO_ANSWER in text and "ليس إجابة مؤكدة" in text
+    assert not quotes_of(reply)
+    closest = retriever.ask("متى زار بينيت موسكو؟").closest
+    assert closest is not None and f"«{closest.text}»" in text and closest.title in text
 
 
 async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:

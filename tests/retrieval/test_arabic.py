@@ -8,6 +8,7 @@ from retrieval.arabic import (
     CUE_TIME,
     QuestionType,
     analyze,
+    as_written,
     contains_arabic,
     content_tokens,
     light_stem,
@@ -134,3 +135,16 @@ def test_analyze_is_deterministic_and_drops_stopwords() -> None:
 )
 def test_sentence_cues(sentence: str, flags: int) -> None:
     assert sentence_cues(sentence) == flags
+
+
+@pytest.mark.parametrize(
+    ("text", "token", "written"),
+    [
+        ("كيف أطبخ المجدرة؟", "المجدره", "المجدرة"),
+        ("«أطبخ»،", "اطبخ", "أطبخ"),
+        ("مُحمّدٌ جاء", "محمد", "مُحمّدٌ"),
+        ("(سوتشي)", "سوتشي", "سوتشي"),
+    ],
+)
+def test_a_token_is_shown_as_written(text: str, token: str, written: str) -> None:
+    assert as_written(text)[token] == written

@@ -4,6 +4,7 @@ import json
 import shutil
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from retrieval import Retriever
@@ -132,3 +133,25 @@ def test_small_change_extends_the_index_and_matches_a_full_build(tmp_path: Path,
     assert (ours.documents, ours.passages, ours.sentences) == (theirs.documents, theirs.passages, theirs.sentences)
     reopened = Retriever.open(tmp_path / "a.db")
     assert reopened.index.stale_documents_ == 2 and reopened.ask("زرقشوف بلقمطير").quotes[0].doc_id == "new"
+
+
+def test_a_weak_answer_is_no_answer_with_the_closest_sentence(seed_retriever: Retriever) -> None:
+    sure = seed_retriever.ask("متى زار بينيت موسكو؟")
+    assert sure.found and sure.closest is None and 0 < sure.confidence <= 1
+    models = seed_retriever.models
+    try:
+        seed_retriever.models = replace(models, answer_threshold=1.0, closest_threshold=0.0)
+        weak = seed_retriever.ask("متى زار بينيت موسكو؟")
+        assert not weak.found and weak.no_answer_reason
+        assert weak.closest is not None and weak.closest.text == sure.quotes[0].text
+        seed_retriever.models = replace(models, answer_threshold=1.0, closest_threshold=1.0)
+        assert seed_retriever.ask("متى زار بينيت موسكو؟").closest is None
+    finally:
+        seed_retriever.models = models
+
+
+def test_no_answer_names_the_words_no_article_uses(seed_retriever: Retriever) -> None:
+    answer = seed_retriever.ask("كيف أطبخ المجدرة بالعدس؟")
+    assert not answer.found
+    assert answer.missing == ("أطبخ", "المجدرة", "بالعدس")
+    assert "المجدره" in answer.no_answer_reason or "المجدرة" in answer.no_answer_reason
