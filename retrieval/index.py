@@ -383,12 +383,15 @@ class TfidfIndex:
         tf = np.zeros((len(doc_ids), len(columns)), dtype=np.float32)
         # Each word term's postings are sorted by article: a binary search finds the candidates in them,
         # touching a few pages instead of every sentence row of every candidate.
-        for at in np.flatnonzero(self.is_word_[columns]).tolist():
-            start, end = int(self.d_indptr_[columns[at]]), int(self.d_indptr_[columns[at] + 1])
+        word = np.flatnonzero(self.is_word_[columns])
+        starts, ends = self.d_indptr_[columns[word]].tolist(), self.d_indptr_[columns[word] + 1].tolist()
+        targets = doc_ids.astype(self.d_indices_.dtype)
+        for at, start, end in zip(word.tolist(), starts, ends, strict=True):
+            if start == end:
+                continue
             postings = self.d_indices_[start:end]
-            position = np.searchsorted(postings, doc_ids)
-            found = position < len(postings)
-            found[found] = postings[position[found]] == doc_ids[found]
+            position = np.minimum(np.searchsorted(postings, targets), end - start - 1)
+            found = np.flatnonzero(postings[position] == targets)
             tf[found, at] = self.d_tf_[start + position[found]]
         text_tf = np.maximum(tf - TITLE_WEIGHT * title_tf, 0)
         factors = weights * self.document_idf(columns)

@@ -71,14 +71,13 @@ MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none
 
 def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams, models: Models) -> Ranked:
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
+    written = as_written(question)
     found = gather_candidates(index, question, params)
     if isinstance(found, str):
-        written = as_written(question)
         return Ranked((), (), 0.0, found, missing=tuple(written.get(w, w) for w in unknown_words(index, question)))
     candidates, words = found
     best = score_candidates(candidates, models)
     confidence = answer_confidence(best, models)
-    written = as_written(question)
     missing = tuple(written.get(w, w) for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known)
     top = int(best.order[0])
     probabilities = sigmoid(best.scores)
@@ -102,13 +101,16 @@ def answers(best: Best, confidence: float, models: Models) -> bool:
     """Whether the best sentences are an answer: the model is confident enough, and a when- or how-many
     question has a time or a number among its best CUE_WINDOW sentences (a sentence about the right people
     with no date does not say when; measured before the models: one of XQuAD's 1,190 questions lost)."""
-    c = best.candidates
-    if c.wanted_cue & (CUE_TIME | CUE_NUMBER) and not (c.flags[best.order[:CUE_WINDOW]] & c.wanted_cue).any():
-        return False
-    return confidence >= models.answer_threshold
+    return not lacks_cue(best) and confidence >= models.answer_threshold
 
 
 CUE_WINDOW = 3
+
+
+def lacks_cue(best: Best) -> bool:
+    """A when- or how-many question none of whose best CUE_WINDOW sentences holds a time or a number."""
+    c = best.candidates
+    return bool(c.wanted_cue & (CUE_TIME | CUE_NUMBER)) and not (c.flags[best.order[:CUE_WINDOW]] & c.wanted_cue).any()
 
 
 def score_candidates(candidates: Candidates, models: Models) -> Best:
@@ -122,9 +124,8 @@ def score_candidates(candidates: Candidates, models: Models) -> Best:
 def _no_answer_reason(best: Best, missing: tuple[str, ...], confidence: float) -> str:
     if missing:
         return f"the articles never mention {'، '.join(missing)}"
-    c = best.candidates
-    if c.wanted_cue & (CUE_TIME | CUE_NUMBER) and not (c.flags[best.order[:CUE_WINDOW]] & c.wanted_cue).any():
-        return MISSING_CUE[c.wanted_cue]
+    if lacks_cue(best):
+        return MISSING_CUE[best.candidates.wanted_cue]
     return f"no sentence answers it with confidence (best {confidence:.0%})"
 
 
@@ -230,7 +231,8 @@ def question_vector(
     """The question's known terms and their weights (sorted columns), and each word's related words.
 
     Related words join the question at a share of a word's weight (``RankingParams``): a colloquial word's
-    MSA equivalents, a noun's broken plural or singular, a word's synonyms.
+    MSA equivalents, a word's synonyms, a noun's broken plural or singular (off by default); a related word
+    held by a sentence counts as the word (``word_forms``).
     """
     terms = index.params.text_analyzer()(question)
     share: dict[str, float] = dict.fromkeys(terms, 1.0)
