@@ -100,6 +100,19 @@ def words_beyond_title(c: Candidates) -> np.ndarray:
     return np.where(total > 0, c.share(c.held_related & lacking) / np.maximum(total, 1e-6), 1.0).astype(np.float32)
 
 
+def words_with_neighbours(c: Candidates) -> np.ndarray:
+    """The share of the question's words held by the sentence, the sentences either side of it (when they are
+    candidates of the same article) and its article's title: a news paragraph is often one sentence, and
+    the one before names who the answer is about."""
+    held = c.held_related | c.title_held[c.article]
+    ids = c.sentence_ids
+    for step in (-1, 1):
+        at = np.clip(np.searchsorted(ids, ids + step), 0, len(ids) - 1)
+        beside = (ids[at] == ids + step) & (c.article[at] == c.article)
+        held = held | (c.held_related[at] & beside[:, None])
+    return c.share(held)
+
+
 def best_in_article(c: Candidates) -> np.ndarray:
     """The sentence has the highest word share and cosine among its article's candidates."""
     key = c.share(c.held_related) + 0.01 * c.sentence_cosine
@@ -156,8 +169,9 @@ SENTENCE_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
     f.__name__: f
     for f in (
         sentence_cosine, passage_cosine, words_held, words_held_related, words_exact, words_gap, sentence_cosine_relative,
-        words_with_title, words_beyond_title, best_in_article, article_bm25, article_first, article_top3, article_words,
-        title_words, answer_cue, answer_cue_missing, heading, lead, length,
+        words_with_title, words_with_neighbours, words_beyond_title, best_in_article,
+        article_bm25, article_first, article_top3, article_words, title_words,
+        answer_cue, answer_cue_missing, heading, lead, length,
     )
 }
 
