@@ -22,6 +22,7 @@ MAX_QUESTION_LENGTH = 500
 ECHOED_QUESTION_LENGTH = 200
 LISTED_TITLES = 10
 LISTED_PROBLEMS = 10
+STRONG_SHARE = 0.5  # a quote is shown at once when its probability is at least this share of the first's
 MISSING_WORDS = 3  # words of the question no article mentions, named in a no-answer reply
 CLOSEST_QUOTE_LENGTH = 1000  # the closest sentence offered with a no-answer is cut to this
 
@@ -102,17 +103,21 @@ def help_text(stats: CorpusStats, bot_username: str, examples: list[str]) -> str
 
 
 def render_answer(answer: Answer, first_number: int = 1) -> RenderedAnswer:
-    """Numbered verbatim quotes «…» with citation marks, then the sources; or the no-answer text."""
+    """Numbered verbatim quotes «…» with citation marks, then the sources; or the no-answer text.
+
+    Only the quotes that answer nearly as surely as the first are shown; the others wait behind "more".
+    """
     if not answer.found:
         return RenderedAnswer(render_no_answer(answer), 0)
-    for count in range(len(answer.quotes), 0, -1):
+    strong = [q for q in answer.quotes if q.score >= STRONG_SHARE * answer.quotes[0].score]
+    for count in range(len(strong), 0, -1):
         html = _render_quotes(answer.question, answer.quotes[:count], first_number)
         if message_length(html) <= MAX_MESSAGE_LENGTH:
             return RenderedAnswer(html, count)
     # Even one quote is too long: cut its text (before escaping, so no entity is split) to what fits.
     quote = answer.quotes[0]
-    frame = message_length(_render_quotes(answer.question, (replace(quote, text=""),), first_number))
-    cut = replace(quote, text=_fitting_prefix(quote.text, MAX_MESSAGE_LENGTH - frame))
+    frame = message_length(_render_quotes(answer.question, (replace(quote, text="", highlights=()),), first_number))
+    cut = replace(quote, text=_fitting_prefix(quote.text, MAX_MESSAGE_LENGTH - frame), highlights=())
     return RenderedAnswer(_render_quotes(answer.question, (cut,), first_number), 1)
 
 
@@ -224,7 +229,9 @@ def _render_quotes(question: str, quotes: tuple[Quote, ...], first_number: int) 
     lines = [f"🔎 <b>{_echo(question)}</b>", ""]
     for number, quote in enumerate(quotes, start=first_number):
         source = sources.setdefault((quote.doc_id, quote.paragraph), len(sources) + 1)
-        lines.append(f"{number}. «{escape(quote.text, quote=False)}» [{source}]")
+        lines.append(f"{number}. «{_highlighted(quote)}» [{source}]")
+        if quote.dated_relatively and quote.published:  # أمس means nothing a month later: the article's date
+            lines.append(f"    (تاريخ المقال: {escape(quote.published, quote=False)})")
     lines += ["", "<b>المصادر:</b>"]
     for (doc_id, paragraph), source in sources.items():
         quote = next(q for q in quotes if (q.doc_id, q.paragraph) == (doc_id, paragraph))
@@ -233,11 +240,25 @@ def _render_quotes(question: str, quotes: tuple[Quote, ...], first_number: int) 
 
 
 def _source_line(quote: Quote) -> str:
-    """The article's title (a link when it has one) and the paragraph."""
+    """The article's title (a link when it has one), its outlet and date when known, and the paragraph."""
     title = escape(quote.title, quote=False)
     if quote.url:
         title = f'<a href="{escape(quote.url)}">{title}</a>'
-    return f"{title} — الفقرة {quote.paragraph}"
+    known = "، ".join(escape(part, quote=False) for part in (quote.source, quote.published) if part)
+    return f"{title}{f' — {known}' if known else ''} — الفقرة {quote.paragraph}"
+
+
+def _highlighted(quote: Quote) -> str:
+    """The quote's text, escaped, with what the question asked for (its highlights) in bold; still verbatim."""
+    parts, at = [], 0
+    for start, end in quote.highlights:
+        start, end = max(start, at), min(end, len(quote.text))
+        if start >= end:
+            continue
+        parts += [escape(quote.text[at:start], quote=False), f"<b>{escape(quote.text[start:end], quote=False)}</b>"]
+        at = end
+    return "".join([*parts, escape(quote.text[at:], quote=False)])
+
 
 
 def _fitting_prefix(text: str, budget: int) -> str:

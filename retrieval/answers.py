@@ -18,9 +18,15 @@ class Quote:
     start: int  # character offsets into the article's text
     end: int
     url: str | None = None
+    source: str | None = None  # the outlet
+    published: str | None = None  # the publication date, as the article gives it
+    # What the question asked for, inside the text: (start, end) offsets of the times of a when-question's
+    # answer, the numbers of a how-many question's; for showing in bold.
+    highlights: tuple[tuple[int, int], ...] = ()
+    dated_relatively: bool = False  # the text says أمس, اليوم, الأحد الماضي …: it needs its article's date
 
     def to_json(self) -> dict:
-        return {
+        result = {
             "text": self.text,
             "doc_id": self.doc_id,
             "title": self.title,
@@ -30,6 +36,12 @@ class Quote:
             "start": self.start,
             "end": self.end,
         }
+        for key in ("url", "source", "published"):
+            if getattr(self, key):
+                result[key] = getattr(self, key)
+        if self.highlights:
+            result["highlights"] = [list(span) for span in self.highlights]
+        return result
 
 
 @dataclass(frozen=True)

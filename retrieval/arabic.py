@@ -307,6 +307,42 @@ def _cue_readings(token: str) -> tuple[str, ...]:
     return tuple(readings)
 
 
+# Time words that relate a time rather than state one: not shown in bold on their own.
+_RELATIVE_TIME = _normalized_set("بعد قبل عقب اثر إثر منذ")
+# Words that date a sentence by the day it was written: "أمس" means nothing a month later.
+_RELATIVE_DATES = _normalized_set("أمس الأمس البارحة اليوم الليلة غدا الماضي الماضية المقبل المقبلة القادم القادمة الجاري الحالي")
+_APPROXIMATE = _normalized_set("حوالي نحو أكثر أقل")
+
+
+def cue_spans(text: str, cue: int) -> tuple[tuple[int, int], ...]:
+    """Where the text says what a question asked for: (start, end) offsets of its times (CUE_TIME) or numbers
+    (CUE_NUMBER), neighbouring words joined (يوم الأحد, 160 ألف); punctuation around them left out."""
+    spans: list[tuple[int, int]] = []
+    for chunk in re.finditer(r"\S+", text):
+        if not any(_shows(token, cue) for token in tokenize(chunk.group())):
+            continue
+        inner = _EDGE_PUNCTUATION.sub("", chunk.group())
+        start = chunk.start() + chunk.group().find(inner) if inner else chunk.start()
+        end = start + len(inner) if inner else chunk.end()
+        if spans and not text[spans[-1][1] : start].strip():
+            spans[-1] = (spans[-1][0], end)
+        else:
+            spans.append((start, end))
+    return tuple(spans)
+
+
+def _shows(token: str, cue: int) -> bool:
+    if not token_cues(token) & cue:
+        return False
+    readings = _cue_readings(token)
+    return not any(word in _RELATIVE_TIME or word in _APPROXIMATE for word in readings[:1] + readings[-1:])
+
+
+def dated_relatively(text: str) -> bool:
+    """The text dates itself by the day it was written (أمس، اليوم، الأحد الماضي، الشهر المقبل …)."""
+    return any(word in _RELATIVE_DATES for token in tokenize(text) for word in _cue_readings(token))
+
+
 def wanted_cue(kind: QuestionType) -> int:
     """The cue flag a question of this kind looks for in an answer (0: none)."""
     return _CUE_OF_TYPE.get(kind, 0)

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
+from retrieval.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, question_type, wanted_cue
 from retrieval.errors import IndexMismatch
 from retrieval.index import CorpusTables, IndexParams, TfidfIndex
 from retrieval.model import Models
@@ -108,10 +109,28 @@ class Retriever:
         if not quotes and reason is None:
             reason = "no further sentences answer this question"
         closest = _quote(index, ranked.closest, ranked.confidence) if ranked.closest is not None else None
+        quotes, closest = self._cited(text, quotes, closest)
         return Answer(
             question, quotes, _ms(started), reason, has_more=len(ranked.sentence_ids) > offset + top_k,
             confidence=ranked.confidence, closest=closest, missing=ranked.missing,
         )
+
+    def _cited(self, question: str, quotes: tuple[Quote, ...], closest: Quote | None) -> tuple[tuple[Quote, ...], Quote | None]:
+        """The quotes with their outlet and date (from the store), what the question asked for marked in them,
+        and whether they date themselves relatively."""
+        shown = [*quotes, *([closest] if closest else [])]
+        if not shown:
+            return quotes, closest
+        sources = self._store().citations(list({q.doc_id for q in shown}))
+        cue = wanted_cue(question_type(question)) & (CUE_TIME | CUE_NUMBER)
+        cited = [
+            replace(
+                q, source=sources.get(q.doc_id, (None, None))[0], published=sources.get(q.doc_id, (None, None))[1],
+                highlights=cue_spans(q.text, cue) if cue else (), dated_relatively=dated_relatively(q.text),
+            )
+            for q in shown
+        ]
+        return tuple(cited[: len(quotes)]), (cited[-1] if closest else None)
 
     def paragraph(self, doc_id: str, paragraph: int) -> str:
         """The whole paragraph a quote comes from; KeyError if the article or paragraph is gone."""

@@ -114,6 +114,12 @@ class Store:
             raise KeyError(f"{doc_id} has no paragraph {number}")
         return row[0]
 
+    def citations(self, doc_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The outlet and publication date of each of these articles, as their files give them (or None)."""
+        marks = ", ".join("?" * len(doc_ids))
+        rows = self.db.execute(f"SELECT doc_id, source, published FROM documents WHERE doc_id IN ({marks})", doc_ids)
+        return {doc_id: (source or None, published or None) for doc_id, source, published in rows.fetchall()}
+
     def corpus_rows(
         self, doc_ids: list[str] | None = None
     ) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:

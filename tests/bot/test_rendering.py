@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.fake_telegram.html import parse_telegram_html
@@ -202,3 +204,42 @@ def test_reload_report_and_stats_are_valid_html() -> None:
 def test_html_to_text_for_the_terminal() -> None:
     html = '<b>عنوان</b> &amp; <a href="https://x.test/?a=1&amp;b=2">المصدر</a>\n&lt;ok&gt;'
     assert html_to_text(html) == "عنوان & المصدر (https://x.test/?a=1&b=2)\n<ok>"
+
+
+def test_source_line_names_outlet_date_and_link() -> None:
+    cited = replace(quote("نص.", url="https://x.org/a?b=1&c=2"), source="الشرق الأوسط", published="2015-07-22")
+    rendered = render_answer(answer(cited))
+    text = parse_telegram_html(rendered.html)
+    assert "[1] عنوان — الشرق الأوسط، 2015-07-22 — الفقرة 1" in text
+    assert 'href="https://x.org/a?b=1&amp;c=2"' in rendered.html
+    assert "[1] عنوان — الفقرة 1" in parse_telegram_html(render_answer(answer(quote("نص."))).html)  # nothing known, nothing said
+
+
+@pytest.mark.parametrize(
+    ("text", "highlights", "bold"),
+    [
+        ("افتتح الجسر يوم الأحد 19 يوليو.", ((12, 30),), "<b>يوم الأحد 19 يوليو</b>"),
+        ("قتل 5 <أشخاص> & 3 أطفال.", ((4, 5), (16, 17)), "<b>5</b> &lt;أشخاص&gt; &amp; <b>3</b>"),
+        ("بلغ العدد 40", ((10, 99),), "<b>40</b>"),  # a span past the end is cut to the text
+    ],
+)
+def test_what_the_question_asked_for_is_bold_and_the_quote_verbatim(text: str, highlights: tuple, bold: str) -> None:
+    rendered = render_answer(answer(replace(quote(text), highlights=highlights)))
+    assert bold in rendered.html
+    assert f"«{text}»" in parse_telegram_html(rendered.html)
+
+
+def test_a_quote_dated_relatively_shows_its_article_date() -> None:
+    dated = replace(quote("افتتح الجسر أمس."), published="2015-07-22", dated_relatively=True)
+    assert "(تاريخ المقال: 2015-07-22)" in parse_telegram_html(render_answer(answer(dated)).html)
+    undated = replace(dated, published=None)
+    assert "تاريخ المقال" not in parse_telegram_html(render_answer(answer(undated)).html)
+
+
+def test_weak_quotes_wait_behind_more() -> None:
+    strong, close, weak = (replace(quote(f"جملة {n}.", doc_id=str(n)), score=s) for n, s in ((1, 0.8), (2, 0.5), (3, 0.2)))
+    rendered = render_answer(answer(strong, close, weak))
+    assert rendered.shown == 2
+    assert "جملة 3" not in parse_telegram_html(rendered.html)
+    keyboard = answer_keyboard(7, 0, rendered.shown, rendered.shown)
+    assert "m:7:2" in [b.callback_data for row in keyboard.inline_keyboard for b in row]

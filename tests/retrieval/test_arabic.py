@@ -11,6 +11,8 @@ from retrieval.arabic import (
     as_written,
     contains_arabic,
     content_tokens,
+    cue_spans,
+    dated_relatively,
     light_stem,
     normalize_arabic,
     question_type,
@@ -148,3 +150,25 @@ def test_sentence_cues(sentence: str, flags: int) -> None:
 )
 def test_a_token_is_shown_as_written(text: str, token: str, written: str) -> None:
     assert as_written(text)[token] == written
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "bold"),
+    [
+        ("افتتح في شهر ذي القعدة لعام 1424هـ، حيث يقع", CUE_TIME, ["شهر", "لعام 1424هـ"]),
+        ("التقى الوزير نظيره يوم الأحد لبحث ملف المياه بعد ذلك.", CUE_TIME, ["يوم الأحد"]),  # بعد relates, it is no time
+        ("وحملت أكثر من 160 ألف بوروندي على اللجوء", CUE_NUMBER, ["160 ألف"]),  # أكثر approximates
+        ("قتل 5 أشخاص (بينهم طفلان).", CUE_NUMBER, ["5"]),
+        ("لا زمن ولا عدد هنا.", CUE_TIME, []),
+    ],
+)
+def test_what_a_question_asks_for_is_found_in_a_sentence(text: str, cue: int, bold: list[str]) -> None:
+    assert [text[a:b] for a, b in cue_spans(text, cue)] == bold
+
+
+@pytest.mark.parametrize(
+    ("text", "relative"),
+    [("افتتح الجسر أمس.", True), ("وقال بالأمس", True), ("في الأسبوع الماضي", True), ("في 19 يوليو 2015", False)],
+)
+def test_a_sentence_dated_by_the_day_it_was_written(text: str, relative: bool) -> None:
+    assert dated_relatively(text) is relative

@@ -92,11 +92,15 @@ def test_cli_json_contract(tmp_path: Path) -> None:
     result = isnad("ask", "--json", "متى زار بينيت موسكو؟", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     answer = json.loads(result.stdout)
-    assert set(answer) >= {"id", "question", "answers", "elapsed_ms"}
+    assert set(answer) >= {"id", "question", "answers", "confidence", "elapsed_ms"}
     for quote in answer["answers"]:
-        assert set(quote) == {"text", "doc_id", "title", "paragraph", "sentence", "score", "start", "end"}
+        assert {"text", "doc_id", "title", "paragraph", "sentence", "score", "start", "end"} <= set(quote)
+        assert set(quote) <= {"text", "doc_id", "title", "paragraph", "sentence", "score", "start", "end", "url", "source",
+                              "published", "highlights"}
         source = (tmp_path / "data" / f"{quote['doc_id']}.txt").read_text(encoding="utf-8")
         assert source[quote["start"] : quote["end"]] == quote["text"]
+        for start, end in quote.get("highlights", []):
+            assert 0 <= start < end <= len(quote["text"])
 
 
 def test_cli_batch_keeps_input_order_and_reports_no_answer(tmp_path: Path) -> None:
