@@ -1,4 +1,5 @@
-"""Admin commands: /reload re-ingests the data folder without a restart; /stats shows corpus and usage.
+"""Admin commands: /reload re-ingests the data folder without a restart; /stats shows corpus and usage;
+/unanswered lists the questions that got no answer or a 👎 (the bot's to-do list).
 
 Only users in ADMIN_IDS reach these handlers (a `filters.User` on their CommandHandlers); everyone else
 gets `refuse_command`, which answers politely and logs who tried.
@@ -21,9 +22,13 @@ from bot.rendering import (
     render_reload_failure,
     render_reload_report,
     render_stats,
+    render_unanswered,
 )
 
 logger = logging.getLogger(__name__)
+STATS_DAYS = 7
+UNANSWERED_DAYS = 7
+MAX_DAYS = 365
 
 
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -58,7 +63,20 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     state = services(context)
     corpus = await asyncio.to_thread(state.retriever.stats)
     queries = await asyncio.to_thread(state.query_log.summary)
-    await update.effective_message.reply_html(render_stats(corpus, queries))
+    days = await asyncio.to_thread(state.query_log.daily, STATS_DAYS)
+    await update.effective_message.reply_html(render_stats(corpus, queries, days))
+
+
+async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The most asked questions of the last days (7, or /unanswered N) that got no answer or a 👎."""
+    days = UNANSWERED_DAYS
+    if context.args:
+        if not context.args[0].isdigit() or not 1 <= int(context.args[0]) <= MAX_DAYS:
+            await update.effective_message.reply_text(f"اكتب عدد الأيام بين 1 و{MAX_DAYS}، مثل: /unanswered 30")
+            return
+        days = int(context.args[0])
+    rows = await asyncio.to_thread(services(context).query_log.unanswered, days)
+    await update.effective_message.reply_html(render_unanswered(rows, days))
 
 
 async def refuse_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -8,6 +8,7 @@ a tag is never broken. `html_to_text` turns a message back into plain text for t
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from html import escape, unescape
 
@@ -15,7 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
-from retrieval.query_log import QueryStats
+from retrieval.query_log import Day, QueryStats, Unanswered
 
 MAX_MESSAGE_LENGTH = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
 MAX_QUESTION_LENGTH = 500
@@ -180,8 +181,9 @@ def render_reload_failure(error: Exception) -> str:
     )[:MAX_MESSAGE_LENGTH]
 
 
-def render_stats(corpus: CorpusStats, queries: QueryStats) -> str:
-    """/stats: corpus size, question counts, no-answer rate, answer times, feedback, recent misses."""
+def render_stats(corpus: CorpusStats, queries: QueryStats, days: Sequence[Day] = ()) -> str:
+    """/stats: corpus size, question counts, no-answer rate, answer times, feedback, each day's share of no
+    answer and of 👎, recent misses."""
     rate = "—" if queries.no_answer_rate is None else f"{queries.no_answer_rate:.0%}"
     lines = [
         "📊 <b>إحصاءات إسناد</b>",
@@ -191,10 +193,32 @@ def render_stats(corpus: CorpusStats, queries: QueryStats) -> str:
         f"زمن الإجابة: الوسيط {_ms(queries.p50_ms)} · p95 {_ms(queries.p95_ms)}",
         f"التقييمات: 👍 {queries.thumbs_up} · 👎 {queries.thumbs_down}",
     ]
+    if days:
+        lines.append("<b>آخر الأيام</b> (الأسئلة · بلا إجابة · 👎):")
+        lines += [f"{d.day}: {d.asked} · {_share(d.no_answer_share)} · {_share(d.thumbs_down_share)}" for d in days]
     if queries.recent_unanswered:
         lines.append("<b>آخر الأسئلة بلا إجابة:</b>")
         lines += [f"• {_echo(question)}" for question in queries.recent_unanswered]
     return _fit_lines(lines)
+
+
+def render_unanswered(rows: Sequence[Unanswered], days: int) -> str:
+    """/unanswered: the questions of the last days that got no answer or a 👎, most missed first."""
+    if not rows:
+        return f"✅ لا أسئلة بلا إجابة ولا تقييمات 👎 في آخر {days} أيام."
+    lines = [f"📝 <b>أسئلة بلا إجابة أو بتقييم 👎</b> (آخر {days} أيام):"]
+    for row in rows:
+        counts = [f"سُئل {row.asked}"]
+        if row.no_answer:
+            counts.append(f"بلا إجابة {row.no_answer}")
+        if row.thumbs_down:
+            counts.append(f"👎 {row.thumbs_down}")
+        lines.append(f"• {_echo(row.question)} — {' · '.join(counts)}")
+    return _fit_lines(lines)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
 
 
 def answer_keyboard(query_id: int, first_index: int, shown: int, more_offset: int | None) -> InlineKeyboardMarkup:

@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlite_utils
@@ -67,6 +67,27 @@ class QueryStats:
     thumbs_up: int
     thumbs_down: int
     recent_unanswered: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unanswered:
+    """A question (as typed, trimmed) that got no answer or a 👎 in the window, with how often."""
+
+    question: str
+    asked: int
+    no_answer: int
+    thumbs_down: int
+    last_asked: datetime
+
+
+@dataclass(frozen=True)
+class Day:
+    """One day of questions: how many, and the share that got no answer and that got a 👎."""
+
+    day: str  # ISO date, UTC
+    asked: int
+    no_answer_share: float | None  # None on a day without questions
+    thumbs_down_share: float | None
 
 
 def _create_v1(db: sqlite_utils.Database) -> None:
@@ -209,6 +230,45 @@ class QueryLog:
             thumbs_down=thumbs_down,
             recent_unanswered=tuple(question for (question,) in latest),
         )
+
+    def unanswered(self, days: int = 7, limit: int = 10, now: datetime | None = None) -> list[Unanswered]:
+        """The questions of the last ``days`` that got no answer or a 👎, most often missed first: the to-do list."""
+        since = ((now or datetime.now(UTC)) - timedelta(days=days)).astimezone(UTC).isoformat(timespec="milliseconds")
+        with self._lock:
+            rows = self._db.execute(
+                """
+                SELECT trim(question) AS asked_text, count(*), count(CASE WHEN found = 0 THEN 1 END),
+                       count(CASE WHEN feedback < 0 THEN 1 END), max(asked_at)
+                FROM queries WHERE asked_at >= ?
+                GROUP BY asked_text
+                HAVING count(CASE WHEN found = 0 OR feedback < 0 THEN 1 END) > 0
+                ORDER BY count(CASE WHEN found = 0 OR feedback < 0 THEN 1 END) DESC, count(*) DESC, max(asked_at) DESC
+                LIMIT ?
+                """,
+                [since, limit],
+            ).fetchall()
+        return [Unanswered(q, asked, missed, down, datetime.fromisoformat(last)) for q, asked, missed, down, last in rows]
+
+    def daily(self, days: int = 7, now: datetime | None = None) -> list[Day]:
+        """The last ``days`` days (UTC, today last), each with its share of no answer and of 👎."""
+        today = (now or datetime.now(UTC)).astimezone(UTC).date()
+        first = today - timedelta(days=days - 1)
+        with self._lock:
+            rows = self._db.execute(
+                """
+                SELECT substr(asked_at, 1, 10) AS day, count(*), count(found), count(CASE WHEN found = 0 THEN 1 END),
+                       count(CASE WHEN feedback < 0 THEN 1 END)
+                FROM queries WHERE asked_at >= ? GROUP BY day
+                """,
+                [first.isoformat()],
+            ).fetchall()
+        by_day = {day: (asked, answered, missed, down) for day, asked, answered, missed, down in rows}
+        result = []
+        for n in range(days):
+            day = (first + timedelta(days=n)).isoformat()
+            asked, answered, missed, down = by_day.get(day, (0, 0, 0, 0))
+            result.append(Day(day, asked, missed / answered if answered else None, down / asked if asked else None))
+        return result
 
     def _latency_percentile(self, fraction: float) -> float | None:
         """Nearest-rank percentile of latency_ms, computed in SQL (no list of every latency in memory)."""

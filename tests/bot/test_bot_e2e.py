@@ -17,6 +17,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -348,10 +349,10 @@ async def test_buttons_more_paragraph_feedback(bot: RunningBot) -> None:
 
 async def test_non_admins_are_refused_and_logged(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING, logger="bot.admin")
-    for command in ("/reload", "/stats"):
+    for command in ("/reload", "/stats", "/unanswered"):
         assert (await bot.ask(8, command, user_id=8))["plain_text"] == ADMIN_ONLY_TEXT
     refusals = [record.getMessage() for record in caplog.records if "Refused" in record.getMessage()]
-    assert len(refusals) == 2 and all("user 8" in message for message in refusals)
+    assert len(refusals) == 3 and all("user 8" in message for message in refusals)
 
 
 async def test_admin_stats(bot: RunningBot) -> None:
@@ -362,6 +363,28 @@ async def test_admin_stats(bot: RunningBot) -> None:
     assert re.search(r"الأسئلة اليوم: \d+ · المجموع: \d+", stats)
     assert "بلا إجابة:" in stats and "الوسيط" in stats and "p95" in stats and "👍" in stats
     assert UNANSWERED in stats.split("آخر الأسئلة بلا إجابة:")[1]
+    today = datetime.now(UTC).date().isoformat()
+    assert re.search(rf"{today}: \d+ · \d+% · \d+%", stats)  # today's share of no answer and of 👎
+    assert len(re.findall(r"^\d{4}-\d\d-\d\d: ", stats, re.MULTILINE)) == 7
+
+
+async def test_admin_unanswered_lists_the_misses_most_asked_first(own_bot: RunningBot) -> None:
+    for _ in range(2):
+        await own_bot.ask(11, UNANSWERED)
+    disliked = await own_bot.ask(11, ANSWERED)
+    query_id = int(next(b for b in buttons(disliked) if b.startswith("f:")).split(":")[1])
+    await own_bot.press(11, disliked, f"f:{query_id}:-1")
+    for _ in range(100):  # the 👎 is stored when the bot handles the button
+        if own_bot.query_log.get(query_id).feedback == -1:
+            break
+        await asyncio.sleep(0.02)
+    listing = (await own_bot.ask(ADMIN, "/unanswered"))["plain_text"]
+    lines = listing.splitlines()
+    assert "آخر 7 أيام" in lines[0]
+    assert lines[1] == f"• {UNANSWERED} — سُئل 2 · بلا إجابة 2"
+    assert lines[2] == f"• {ANSWERED} — سُئل 1 · 👎 1"
+    assert "بين 1 و365" in (await own_bot.ask(ADMIN, "/unanswered abc"))["plain_text"]
+    assert "آخر 30 أيام" in (await own_bot.ask(ADMIN, "/unanswered 30"))["plain_text"]
 
 
 async def test_admin_reload_during_traffic(own_bot: RunningBot) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,9 +21,10 @@ from bot.rendering import (
     render_paragraph,
     render_reload_report,
     render_stats,
+    render_unanswered,
 )
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
-from retrieval.query_log import QueryStats
+from retrieval.query_log import QueryStats, Unanswered
 
 
 def quote(text: str, doc_id: str = "doc", title: str = "عنوان", paragraph: int = 1, url: str | None = None) -> Quote:
@@ -243,3 +245,10 @@ def test_weak_quotes_wait_behind_more() -> None:
     assert "جملة 3" not in parse_telegram_html(rendered.html)
     keyboard = answer_keyboard(7, 0, rendered.shown, rendered.shown)
     assert "m:7:2" in [b.callback_data for row in keyboard.inline_keyboard for b in row]
+
+
+def test_unanswered_listing_escapes_and_says_when_there_is_nothing() -> None:
+    row = Unanswered("ما <b>الهدية</b>؟", 3, 2, 1, datetime(2025, 3, 10, tzinfo=UTC))
+    html = render_unanswered([row], 7)
+    assert "• ما <b>الهدية</b>؟ — سُئل 3 · بلا إجابة 2 · 👎 1" in parse_telegram_html(html)
+    assert "لا أسئلة بلا إجابة" in parse_telegram_html(render_unanswered([], 7))

@@ -136,3 +136,38 @@ def test_thread_safe(log: QueryLog) -> None:
     stats = log.summary()
     assert stats.total == 200
     assert stats.no_answer_rate == 0
+
+
+def test_unanswered_lists_the_most_missed_questions_of_the_window(log: QueryLog) -> None:
+    for days_ago, question, answer in [
+        (1, "ما الهدية؟", missing),
+        (2, "ما الهدية؟ ", missing),  # the same question, typed with a trailing space
+        (3, "ما الهدية؟", found),
+        (1, "كم عدد الرهائن؟", missing),
+        (9, "سؤال قديم؟", missing),  # outside the week
+        (1, "متى زار بينيت موسكو؟", found),
+    ]:
+        log.record(1, 2, question, answer(question, 3.0), now=NOW - timedelta(days=days_ago))
+    disliked = log.record(1, 2, "متى التقيا؟", found("متى التقيا؟", 3.0), now=NOW - timedelta(hours=2))
+    log.set_feedback(disliked, -1)
+    rows = log.unanswered(days=7, now=NOW)
+    assert [(r.question, r.asked, r.no_answer, r.thumbs_down) for r in rows] == [
+        ("ما الهدية؟", 3, 2, 0),
+        ("متى التقيا؟", 1, 0, 1),
+        ("كم عدد الرهائن؟", 1, 1, 0),
+    ]
+    assert rows[0].last_asked == NOW - timedelta(days=1)
+    assert log.unanswered(days=30, now=NOW)[-1].question == "سؤال قديم؟"
+    assert log.unanswered(days=7, limit=1, now=NOW)[0].question == "ما الهدية؟"
+
+
+def test_daily_shares_of_no_answer_and_thumbs_down(log: QueryLog) -> None:
+    for hours_ago, answer in [(1, found), (2, missing), (3, found), (4, found)]:
+        log.record(1, 2, "سؤال؟", answer("سؤال؟", 3.0), now=NOW - timedelta(hours=hours_ago))
+    disliked = log.record(1, 2, "سؤال؟", found("سؤال؟", 3.0), now=NOW - timedelta(days=2))
+    log.set_feedback(disliked, -1)
+    days = log.daily(days=7, now=NOW)
+    assert [d.day for d in days] == [(NOW - timedelta(days=n)).date().isoformat() for n in range(6, -1, -1)]
+    assert (days[-1].asked, days[-1].no_answer_share, days[-1].thumbs_down_share) == (4, 0.25, 0.0)
+    assert (days[-3].asked, days[-3].no_answer_share, days[-3].thumbs_down_share) == (1, 0.0, 1.0)
+    assert days[0].asked == 0 and days[0].no_answer_share is None
