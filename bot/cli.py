@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings
 from retrieval.cli import add_commands
@@ -39,9 +40,11 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         "demo",
         help="try the bot in the terminal, no token or network needed",
         description="Starts a local fake Telegram, the bot, and a terminal chat in which you are an admin. "
-        "Example: isnad demo",
+        "Log lines go to a file beside the database (--log to choose it). Example: isnad demo",
     )
-    demo.set_defaults(run=lambda _: _run_demo(settings))
+    demo.add_argument("--verbose", action="store_true", help="show the log lines in the terminal too")
+    demo.add_argument("--log", type=Path, help="the log file (default: isnad-demo.log beside the database)")
+    demo.set_defaults(run=lambda args: _run_demo(settings, args.verbose, args.log))
 
     load = commands.add_parser(
         "bench-chats",
@@ -60,10 +63,10 @@ def _run_bot(settings: Settings) -> int:
     return run_bot(settings)
 
 
-def _run_demo(settings: Settings) -> int:
+def _run_demo(settings: Settings, verbose: bool, log_file: Path | None) -> int:
     from bot.demo import run_demo
 
-    return run_demo(settings)
+    return run_demo(settings, verbose=verbose, log_file=log_file)
 
 
 def _run_loadtest(settings: Settings, chats: int, questions: int) -> int:

@@ -1,6 +1,7 @@
 """`isnad demo`: chat with the bot in the terminal: the real bot on a fake Telegram, no token, no network.
 
     isnad demo                        # type a question; a number presses a button; /quit or Ctrl-D leaves
+    isnad demo --verbose              # the log lines in the terminal too (they always go to isnad-demo.log)
     printf 'متى زار بينيت موسكو؟\\n1\\n' | isnad demo
 
 The bot runs exactly as with Telegram (same handlers, same HTTP client) against `bot.fake_telegram` on
@@ -11,15 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TextIO
 
 from telegram.ext import Application
 
-from bot.app import build_application, configure_logging, polling
+from bot.app import build_application, polling
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegram
 from bot.rendering import html_to_text
@@ -32,13 +36,56 @@ REPLY_TIMEOUT_SECONDS = 60.0
 QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
 
 
-def run_demo(settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None) -> int:
-    """`isnad demo`: open the corpus, start the fake Telegram and the bot, chat until /quit or EOF."""
-    configure_logging("WARNING")  # the terminal is the chat; only problems go to stderr
+def run_demo(
+    settings: Settings, stdin: TextIO | None = None, stdout: TextIO | None = None, verbose: bool = False, log_file: Path | None = None
+) -> int:
+    """`isnad demo`: open the corpus, start the fake Telegram and the bot, chat until /quit or EOF.
+
+    The terminal is the chat: log lines go to ``log_file`` (beside the database by default), and to stderr
+    as well only when ``verbose``.
+    """
+    out = stdout or sys.stdout
+    log_file = log_file or demo_log_file(settings)
+    restore = log_to(log_file, settings.log_level, verbose)
+    print(f"isnad demo: log lines go to {log_file}{'' if verbose else ' (--verbose shows them here)'}", file=out, flush=True)
     try:
-        return asyncio.run(_demo(settings, stdin or sys.stdin, stdout or sys.stdout))
+        return asyncio.run(_demo(settings, stdin or sys.stdin, out))
     except KeyboardInterrupt:
         return 0
+    finally:
+        restore()
+
+
+def demo_log_file(settings: Settings) -> Path:
+    return settings.db_path.with_name("isnad-demo.log")
+
+
+def log_to(path: Path, level: str, also_stderr: bool) -> Callable[[], None]:
+    """Send every log line to ``path`` (appended), and to stderr too when asked; httpx stays at WARNING.
+    Returns what puts the previous logging back."""
+    root = logging.getLogger()
+    previous, previous_level = list(root.handlers), root.level
+    for handler in previous:
+        root.removeHandler(handler)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: list[logging.Handler] = [logging.FileHandler(path, encoding="utf-8")]
+    if also_stderr:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+    def restore() -> None:
+        for handler in handlers:
+            root.removeHandler(handler)
+            handler.close()
+        for handler in previous:
+            root.addHandler(handler)
+        root.setLevel(previous_level)
+
+    return restore
 
 
 async def _demo(settings: Settings, stdin: TextIO, out: TextIO) -> int:

@@ -511,8 +511,12 @@ def test_demo_with_piped_input(corpus: Corpus) -> None:
     settings = Settings(data_dir=corpus.data_dir, db_path=corpus.db_path)
     out = io.StringIO()
     typed = io.StringIO(f"{ANSWERED}\n1\n9\n/stats\nhello\n")
-    assert run_demo(settings, stdin=typed, stdout=out) == 0
+    log_file = corpus.db_path.with_name("demo-test.log")
+    assert run_demo(settings, stdin=typed, stdout=out, log_file=log_file) == 0
     transcript = out.getvalue()
+    assert f"log lines go to {log_file}" in transcript
+    assert "Bot @" in log_file.read_text(encoding="utf-8")  # the bot's own log lines, in the file
+    assert " INFO " not in transcript
     assert "جرّب أحد هذه الأسئلة" in transcript  # /start is shown first
     assert f"أنت ▸ {ANSWERED}" in transcript
     assert re.search(r"^1\. «.+» \[1\]$", transcript, re.MULTILINE)
