@@ -194,8 +194,13 @@ _EDGE_PUNCTUATION = re.compile(r"^[^\wؐ-ًؚ-ٰٟ]+|[^\wؐ-ًؚ-ٰٟ]+$")
 
 
 def content_tokens(text: str) -> list[str]:
-    """The tokens of a question that say what it is about (question and function words dropped)."""
-    return [t for t in tokenize(text) if token_features(t)]
+    """The tokens of a question that say what it is about (question and function words dropped, also under
+    a conjunction: ومتى؟ فأين؟)."""
+    return [t for t in tokenize(text) if token_features(t) and _without_conjunction(t) not in QUESTION_WORDS]
+
+
+def _without_conjunction(token: str) -> str:
+    return token[1:] if len(token) > 2 and token[0] in "وف" else token
 
 
 class QuestionType(Enum):
@@ -225,7 +230,7 @@ def question_type(question: str) -> QuestionType:
     tokens = tokenize(question)
     for i, token in enumerate(tokens):
         for qtype, cues in _TYPE_CUES:
-            if token in cues:
+            if token in cues or (_without_conjunction(token) in cues and _without_conjunction(token) in QUESTION_WORDS):
                 return qtype
         # لم opening a question is لِمَ (why); anywhere else it negates a verb (من لم يرمِ؟ asks who).
         if token == "لم" and i == 0:
@@ -237,7 +242,7 @@ def question_type(question: str) -> QuestionType:
                 return QuestionType.WHEN
             if following in _WHERE_NOUNS:
                 return QuestionType.WHERE
-    if tokens and tokens[0] == "من":
+    if tokens and _without_conjunction(tokens[0]) == "من":  # ومن قال ذلك؟
         return QuestionType.WHO
     return QuestionType.OTHER
 

@@ -263,6 +263,12 @@ async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
     assert reply["reply_to_message_id"] == follow_up["message_id"]
     assert quotes_of(reply)
 
+    # A bare follow-up («ومتى؟») is a new question of its own: with nothing to look up, it says so plainly.
+    bare = fake.user_says(GROUP, "ومتى؟", reply_to_message_id=reply["message_id"], **group)
+    [reply] = await fake.await_messages(GROUP)
+    assert reply["reply_to_message_id"] == bare["message_id"]
+    assert NO_ANSWER in reply["plain_text"] and not quotes_of(reply)
+
     fake.user_says(GROUP, "/ask", **group)
     [reply] = await fake.await_messages(GROUP)
     assert reply["plain_text"] == EMPTY_ASK_TEXT

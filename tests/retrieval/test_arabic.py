@@ -172,3 +172,18 @@ def test_what_a_question_asks_for_is_found_in_a_sentence(text: str, cue: int, bo
 )
 def test_a_sentence_dated_by_the_day_it_was_written(text: str, relative: bool) -> None:
     assert dated_relatively(text) is relative
+
+
+@pytest.mark.parametrize(
+    ("question", "content", "kind"),
+    [
+        ("ومتى؟", [], QuestionType.WHEN),
+        ("فأين حدث ذلك؟", ["حدث"], QuestionType.WHERE),
+        ("ومن قال ذلك؟", [], QuestionType.WHO),
+        ("وزار بوتين موسكو", ["وزار", "بوتين", "موسكو"], QuestionType.OTHER),  # و + a verb is content
+        ("فيلم وثائقي", ["فيلم", "وثايقي"], QuestionType.OTHER),
+    ],
+)
+def test_a_question_word_under_a_conjunction_is_still_a_question_word(question: str, content: list[str], kind: QuestionType) -> None:
+    assert content_tokens(question) == content
+    assert question_type(question) is kind
