@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import configparser
 from pathlib import Path
 
 import pytest
 
-from bot.config import DEFAULT_API_URL, ConfigError, Settings, parse_admin_ids
+from bot.config import DEFAULT_API_URL, PROJECT_ROOT, ConfigError, Settings, parse_admin_ids
 
 TOKEN = "123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 
@@ -68,3 +69,14 @@ def test_defaults_and_overrides(tmp_path: Path) -> None:
     assert (custom.data_dir, custom.db_path) == (tmp_path, tmp_path / "x.db")
     assert custom.telegram_api_url == "http://127.0.0.1:8081/bot"
     assert custom.log_level == "DEBUG"
+
+
+def test_the_service_unit_runs_the_bot_and_restarts_it() -> None:
+    unit = configparser.ConfigParser(strict=False)
+    unit.read_string((PROJECT_ROOT / "bot" / "isnad.service").read_text(encoding="utf-8"))
+    assert unit["Service"]["ExecStart"].endswith("/.venv/bin/isnad bot")
+    assert unit["Service"]["Restart"] == "on-failure"
+    assert unit["Service"]["EnvironmentFile"].endswith("/.env")
+    assert unit["Install"]["WantedBy"] == "multi-user.target"
+    readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
+    assert "**Run it on Telegram**" in readme and "bot/isnad.service" in readme
