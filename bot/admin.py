@@ -1,5 +1,6 @@
 """Admin commands: /reload re-ingests the data folder without a restart; /stats shows corpus and usage;
-/unanswered lists the questions that got no answer or a 👎 (the bot's to-do list).
+/unanswered lists the questions that got no answer or a 👎 (the bot's to-do list); /export sends the
+query log as a CSV file.
 
 Only users in ADMIN_IDS reach these handlers (a `filters.User` on their CommandHandlers); everyone else
 gets `refuse_command`, which answers politely and logs who tried.
@@ -8,7 +9,9 @@ gets `refuse_command`, which answers politely and logs who tried.
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.constants import ParseMode
@@ -77,6 +80,17 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         days = int(context.args[0])
     rows = await asyncio.to_thread(services(context).query_log.unanswered, days)
     await update.effective_message.reply_html(render_unanswered(rows, days))
+
+
+async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the whole query log as a CSV file (UTF-8 with a byte-order mark, so spreadsheets read the Arabic)."""
+    log = services(context).query_log
+    text = await asyncio.to_thread(log.export_csv)
+    name = f"isnad-queries-{datetime.now(UTC):%Y%m%d-%H%M}.csv"
+    rows = text.count("\n") - 1
+    await update.effective_message.reply_document(
+        document=io.BytesIO(text.encode("utf-8-sig")), filename=name, caption=f"سجل الأسئلة: {rows} سؤالًا."
+    )
 
 
 async def refuse_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -25,7 +25,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.admin import refuse_command, reload_command, stats_command, unanswered_command
+from bot.admin import export_command, refuse_command, reload_command, stats_command, unanswered_command
 from bot.config import ConfigError, Settings
 from bot.handlers import (
     Services,
@@ -145,7 +145,8 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     application.add_handler(CommandHandler("reload", reload_command, filters=admins))
     application.add_handler(CommandHandler("stats", stats_command, filters=admins))
     application.add_handler(CommandHandler("unanswered", unanswered_command, filters=admins))
-    application.add_handler(CommandHandler(["reload", "stats", "unanswered"], refuse_command))
+    application.add_handler(CommandHandler("export", export_command, filters=admins))
+    application.add_handler(CommandHandler(["reload", "stats", "unanswered", "export"], refuse_command))
     # Questions, unknown commands, and messages that are not text
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, question_message))
     private_command = filters.UpdateType.MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE

@@ -7,6 +7,8 @@ A question is written before it is answered and completed afterwards, so a crash
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sqlite3
@@ -22,6 +24,9 @@ from retrieval.answers import Answer, Quote
 from retrieval.errors import StoreError
 
 SCHEMA_VERSION = 1
+EXPORT_COLUMNS = (
+    "id", "asked_at", "chat_id", "user_id", "question", "answered", "no_answer_reason", "latency_ms", "feedback", "quoted_articles",
+)
 # A reload can hold the write lock while it ingests; wait for it rather than drop a question.
 BUSY_TIMEOUT_SECONDS = 60.0
 
@@ -269,6 +274,22 @@ class QueryLog:
             asked, answered, missed, down = by_day.get(day, (0, 0, 0, 0))
             result.append(Day(day, asked, missed / answered if answered else None, down / asked if asked else None))
         return result
+
+    def export_csv(self) -> str:
+        """The whole log as CSV, one question a row, oldest first: what /export sends."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(EXPORT_COLUMNS)
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT id, asked_at, chat_id, user_id, question, found, no_answer_reason, latency_ms, feedback, quotes "
+                "FROM queries ORDER BY id"
+            ).fetchall()
+        for *head, found, reason, latency, feedback, quotes in rows:
+            answered = "pending" if found is None else ("yes" if found else "no")
+            articles = " ".join(dict.fromkeys(quote["doc_id"] for quote in json.loads(quotes)))
+            writer.writerow([*head, answered, reason or "", latency if latency is not None else "", feedback or "", articles])
+        return out.getvalue()
 
     def _latency_percentile(self, fraction: float) -> float | None:
         """Nearest-rank percentile of latency_ms, computed in SQL (no list of every latency in memory)."""

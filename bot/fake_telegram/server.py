@@ -196,6 +196,7 @@ class FakeBotApi:
                 _Method("getWebhookInfo", self._get_webhook_info),
                 _Method("getUpdates", self._get_updates),
                 _Method("sendMessage", self._send_message),
+                _Method("sendDocument", self._send_document),
                 _Method("editMessageText", self._edit_message_text),
                 _Method("editMessageReplyMarkup", self._edit_message_reply_markup),
                 _Method("deleteMessage", self._delete_message),
@@ -543,6 +544,46 @@ class FakeBotApi:
             self._notify()
             return copy.deepcopy(message)
 
+    async def _send_document(self, params: Params) -> dict[str, Any]:
+        """A file from the bot: kept with its name and bytes for the driver; an HTML caption validated like a text."""
+        chat = self._chat(params)
+        document = params.get("document")
+        if not isinstance(document, UploadedFile):
+            raise bad_request("there is no document in the request")
+        if not document.data:
+            raise bad_request("file must be non-empty")
+        caption, entities = ("", [])
+        if params.get("caption"):
+            caption, entities = _formatted_text({"text": params["caption"], "parse_mode": params.get("parse_mode")})
+        with self._lock:
+            message: dict[str, Any] = {
+                "message_id": self._next_message_id(chat["id"]),
+                "from": _short_user(self.bot_user),
+                "chat": chat,
+                "date": int(time.time()),
+                "document": {
+                    "file_name": document.filename,
+                    "file_id": f"doc-{chat['id']}-{len(self._sent[chat['id']]) + 1}",
+                    "file_unique_id": f"u{len(self._sent[chat['id']]) + 1}",
+                    "file_size": len(document.data),
+                },
+            }
+            if caption:
+                message["caption"], message["caption_entities"] = caption, entities
+            self._messages[chat["id"]][message["message_id"]] = message
+            shown = {**params, "text": params.get("caption", "")}
+            self._sent[chat["id"]].append(
+                _record(chat["id"], message["message_id"], shown, caption, entities, None, message["date"])
+                | {
+                    "document": {"file_name": document.filename, "data": document.data},
+                    "reply_to_message_id": None,
+                    "edit_date": None,
+                    "deleted": False,
+                }
+            )
+            self._notify()
+            return copy.deepcopy(message)
+
     def _bot_message(self, chat_id: int, message_id: int) -> dict[str, Any]:
         """The bot's own message to edit (lock held)."""
         message = self._messages[chat_id].get(message_id)
@@ -681,8 +722,19 @@ async def _read_params(request: web.Request) -> Params:
             params.update(body)
         else:
             form = await request.post()
-            params.update((key, value if isinstance(value, str) else value.filename) for key, value in form.items())
+            # An uploaded file (sendDocument's document) keeps its name and bytes; other fields are strings.
+            params.update(
+                (key, value if isinstance(value, str) else UploadedFile(value.filename, value.file.read())) for key, value in form.items()
+            )
     return {key: _coerce(key, value) for key, value in params.items()}
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file the bot uploaded in a multipart request."""
+
+    filename: str
+    data: bytes
 
 
 def _coerce(name: str, value: Any) -> Any:

@@ -4,6 +4,7 @@ with a real Retriever on a temporary copy of data/ and a temporary database."""
 from __future__ import annotations
 
 import asyncio
+import csv
 import io
 import logging
 import os
@@ -391,6 +392,19 @@ async def test_admin_unanswered_lists_the_misses_most_asked_first(own_bot: Runni
     assert lines[2] == f"• {ANSWERED} — سُئل 1 · 👎 1"
     assert "بين 1 و365" in (await own_bot.ask(ADMIN, "/unanswered abc"))["plain_text"]
     assert "آخر 30 أيام" in (await own_bot.ask(ADMIN, "/unanswered 30"))["plain_text"]
+
+
+async def test_admin_export_sends_the_query_log_as_a_csv_file(own_bot: RunningBot) -> None:
+    await own_bot.ask(12, ANSWERED)
+    await own_bot.ask(12, UNANSWERED)
+    reply = await own_bot.ask(ADMIN, "/export")
+    document = reply["document"]
+    assert re.fullmatch(r"isnad-queries-\d{8}-\d{4}\.csv", document["file_name"])
+    assert reply["plain_text"] == "سجل الأسئلة: 2 سؤالًا."
+    rows = list(csv.reader(io.StringIO(document["data"].decode("utf-8-sig"))))
+    assert rows[0][:6] == ["id", "asked_at", "chat_id", "user_id", "question", "answered"]
+    assert [(row[4], row[5]) for row in rows[1:]] == [(ANSWERED, "yes"), (UNANSWERED, "no")]
+    assert (await own_bot.ask(13, "/export", user_id=13))["plain_text"] == ADMIN_ONLY_TEXT
 
 
 async def test_admin_reload_during_traffic(own_bot: RunningBot) -> None:

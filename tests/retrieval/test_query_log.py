@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
@@ -11,7 +13,7 @@ import pytest
 
 from retrieval.answers import Answer, Quote
 from retrieval.errors import StoreError
-from retrieval.query_log import SCHEMA_VERSION, QueryLog
+from retrieval.query_log import EXPORT_COLUMNS, SCHEMA_VERSION, QueryLog
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -171,3 +173,15 @@ def test_daily_shares_of_no_answer_and_thumbs_down(log: QueryLog) -> None:
     assert (days[-1].asked, days[-1].no_answer_share, days[-1].thumbs_down_share) == (4, 0.25, 0.0)
     assert (days[-3].asked, days[-3].no_answer_share, days[-3].thumbs_down_share) == (1, 0.0, 1.0)
     assert days[0].asked == 0 and days[0].no_answer_share is None
+
+
+def test_export_is_one_csv_row_a_question(log: QueryLog) -> None:
+    answered = log.record(1, 2, "متى زار بينيت موسكو؟", found("متى زار بينيت موسكو؟", 3.5), now=NOW)
+    log.set_feedback(answered, -1)
+    log.record(1, 2, 'سؤال فيه "اقتباس"، وفاصلة', missing("x", 2.0), now=NOW)
+    log.record(1, 2, "ما زال قيد الإجابة؟", now=NOW)
+    rows = list(csv.reader(io.StringIO(log.export_csv())))
+    assert rows[0] == list(EXPORT_COLUMNS)
+    assert rows[1][4:] == ["متى زار بينيت موسكو؟", "yes", "", "3.5", "-1", "000_a"]
+    assert rows[2][4:7] == ['سؤال فيه "اقتباس"، وفاصلة', "no", "best score below threshold"]
+    assert rows[3][5] == "pending"
