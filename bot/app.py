@@ -21,6 +21,7 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    InlineQueryHandler,
     MessageHandler,
     filters,
 )
@@ -41,6 +42,7 @@ from bot.handlers import (
     unknown_command,
     unsupported_message,
 )
+from bot.inline import inline_query
 from retrieval import RetrievalError, Retriever
 from retrieval.query_log import QueryLog
 
@@ -158,6 +160,8 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     application.add_handler(CallbackQueryHandler(paragraph_button, pattern=r"^p:(\d+):(\d+)$"))
     application.add_handler(CallbackQueryHandler(feedback_button, pattern=r"^f:(\d+):([+-]1)$"))
     application.add_handler(CallbackQueryHandler(expired_button))
+    # Inline mode: @bot question in any chat (enable it with @BotFather's /setinline)
+    application.add_handler(InlineQueryHandler(inline_query))
 
     application.add_error_handler(error_handler)
     return application

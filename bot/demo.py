@@ -2,6 +2,7 @@
 
     isnad demo                        # type a question; a number presses a button; /quit or Ctrl-D leaves
     isnad demo --verbose              # the log lines in the terminal too (they always go to isnad-demo.log)
+    (in the chat) /inline سؤال          # what `@bot سؤال` would list in any chat (inline mode)
     printf 'متى زار بينيت موسكو؟\\n1\\n' | isnad demo
 
 The bot runs exactly as with Telegram (same handlers, same HTTP client) against `bot.fake_telegram` on
@@ -34,6 +35,7 @@ DEMO_TOKEN = "100000:isnad-demo-token-not-a-secret-at-all"
 YOU = 1001  # the chat and user id of the person at the keyboard
 REPLY_TIMEOUT_SECONDS = 60.0
 QUIT_COMMANDS = frozenset({"/quit", "/exit", "/q"})
+INLINE_COMMAND = "/inline"  # the demo's own: what inline mode (@bot question) would list
 
 
 def run_demo(
@@ -98,7 +100,8 @@ async def _demo(settings: Settings, stdin: TextIO, out: TextIO) -> int:
         return 1
     print(
         f"{report.documents} articles, {report.sentences} sentences. The bot is running on a fake Telegram; "
-        "type a question in Arabic, a number to press a button, /quit to leave.\n",
+        f"type a question in Arabic, a number to press a button, {INLINE_COMMAND} and a question to see what "
+        "`@bot question` lists in any chat (inline mode), /quit to leave.\n",
         file=out,
         flush=True,
     )
@@ -129,6 +132,8 @@ async def _demo(settings: Settings, stdin: TextIO, out: TextIO) -> int:
                         print(f"أنت ▸ {line}", file=out, flush=True)
                     if line.strip().isdigit():
                         await chat.press(int(line.strip()))
+                    elif line.strip().split(maxsplit=1)[0] == INLINE_COMMAND:
+                        await chat.inline(line.strip()[len(INLINE_COMMAND) :].strip())
                     else:
                         await chat.say(line)
     finally:
@@ -152,6 +157,20 @@ class TerminalChat:
     async def say(self, text: str) -> None:
         self.fake.user_says(YOU, text, user_id=YOU, first_name="أنت")
         await self._show_response()
+
+    async def inline(self, query: str) -> None:
+        """Show what `@bot query` lists in a chat: each inline result's title and description."""
+        asked = self.fake.user_inline_query(YOU, query)
+        try:
+            answer = await self.fake.await_inline_answer(asked["id"], REPLY_TIMEOUT_SECONDS)
+        except TimeoutError:
+            print("(لا رد من البوت)", file=self.out, flush=True)
+            return
+        results = answer["results"]
+        print(f"isnad ▸ (وضع السطر: {len(results)} نتيجة)", file=self.out, flush=True)
+        for n, result in enumerate(results, start=1):
+            print(f"  {n}. {result['title']}\n     {result.get('description', '')}", file=self.out, flush=True)
+        print(file=self.out, flush=True)
 
     async def press(self, number: int) -> None:
         if not 1 <= number <= len(self.buttons):

@@ -225,6 +225,17 @@ class FakeTelegram:
         """
         return self._api.add_callback_query(chat_id, message_id, _user_id(chat_id, user_id), callback_data, strict)
 
+    def user_inline_query(self, user_id: int, query: str, chat_type: str = "private") -> dict[str, Any]:
+        """A user types `@bot query` in a chat; returns the inline query sent to the bot."""
+        return self._api.add_inline_query(user_id, query, chat_type)
+
+    async def await_inline_answer(self, query_id: str, timeout: float = 10.0) -> dict[str, Any]:
+        """The bot's answerInlineQuery for that query (its results, cache_time …), once it has answered."""
+        answer = await self._api.await_for(lambda: self._api.inline_answer(query_id), timeout)
+        if answer is None:
+            raise TimeoutError(f"the bot did not answer inline query {query_id} within {timeout} s")
+        return answer
+
     # --- what the bot did ----------------------------------------------------------------------------
 
     def wait_for_messages(self, chat_id: int, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:

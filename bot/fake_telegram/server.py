@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from bot.fake_telegram.html import EntityParseError, parse_telegram_html_entities
+from bot.fake_telegram.inline import InlineResultError, check_results
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ _JSON_PARAMS = frozenset(
         "scope",
         "allowed_updates",
         "link_preview_options",
+        "results",
+        "button",
     }
 )
 _INT_PARAMS = frozenset(
@@ -180,6 +183,8 @@ class FakeBotApi:
         self._edits: dict[int, list[dict[str, Any]]] = defaultdict(list)
         self._actions: dict[int, list[str]] = defaultdict(list)
         self._callback_answers: list[dict[str, Any]] = []
+        self._open_inline_queries: set[str] = set()
+        self._inline_answers: dict[str, dict[str, Any]] = {}
         self._calls: list[tuple[str, Params]] = []
         self._rejections: list[tuple[str, Params, str]] = []
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
@@ -201,6 +206,7 @@ class FakeBotApi:
                 _Method("editMessageReplyMarkup", self._edit_message_reply_markup),
                 _Method("deleteMessage", self._delete_message),
                 _Method("answerCallbackQuery", self._answer_callback_query),
+                _Method("answerInlineQuery", self._answer_inline_query),
                 _Method("sendChatAction", self._send_chat_action),
                 _Method("setMyCommands", self._set_my_commands),
                 _Method("getMyCommands", self._get_my_commands),
@@ -337,6 +343,20 @@ class FakeBotApi:
             self._open_callback_queries.add(query["id"])
             self._push_update("callback_query", query)
             return copy.deepcopy(query)
+
+    def add_inline_query(self, user_id: int, query: str, chat_type: str = "private") -> dict[str, Any]:
+        """Queue an inline query: the user typed `@bot query` in a chat of that type; returns it."""
+        with self._lock:
+            user = self._users.get(user_id) or {"id": user_id, "is_bot": False, "first_name": "Test"}
+            inline = {"id": f"iq{next(self._callback_ids)}", "from": user, "query": query, "offset": "", "chat_type": chat_type}
+            self._open_inline_queries.add(inline["id"])
+            self._push_update("inline_query", inline)
+            return copy.deepcopy(inline)
+
+    def inline_answer(self, query_id: str) -> dict[str, Any] | None:
+        """The parameters of the answerInlineQuery call for this query, once it came (lock held by callers of take)."""
+        answer = self._inline_answers.get(query_id)
+        return copy.deepcopy(answer) if answer is not None else None
 
     def _next_message_id(self, chat_id: int) -> int:
         self._last_message_id[chat_id] += 1
@@ -655,6 +675,20 @@ class FakeBotApi:
                 raise bad_request("query is too old and response timeout expired or query ID is invalid")
             self._open_callback_queries.discard(query_id)
             self._callback_answers.append(copy.deepcopy(params))
+            self._notify()
+        return True
+
+    async def _answer_inline_query(self, params: Params) -> bool:
+        query_id = str(params.get("inline_query_id", ""))
+        try:
+            check_results(params.get("results"))
+        except InlineResultError as error:
+            raise bad_request(str(error)) from error
+        with self._lock:
+            if query_id not in self._open_inline_queries:
+                raise bad_request("query is too old and response timeout expired or query ID is invalid")
+            self._open_inline_queries.discard(query_id)
+            self._inline_answers[query_id] = copy.deepcopy(params)
             self._notify()
         return True
 

@@ -238,6 +238,30 @@ async def test_a_weak_best_match_is_offered_as_the_closest_not_as_the_answer(own
     assert closest is not None and f"«{closest.text}»" in text and closest.title in text
 
 
+async def test_inline_mode_lists_quotes_to_send_and_examples_for_an_empty_query(bot: RunningBot) -> None:
+    asked = bot.fake.user_inline_query(21, ANSWERED, chat_type="group")
+    answer = await bot.fake.await_inline_answer(asked["id"])
+    results = answer["results"]
+    assert 1 <= len(results) <= 5 and answer["cache_time"] == 300
+    expected = bot.corpus.retriever.ask(ANSWERED, 5)
+    assert [r["input_message_content"]["message_text"].count("«") for r in results] == [1] * len(results)
+    first = parse_telegram_html(results[0]["input_message_content"]["message_text"])
+    assert f"«{expected.quotes[0].text}»" in first and "— الفقرة" in first  # the quote and its source, verbatim
+    assert results[0]["description"].startswith(expected.quotes[0].title)
+    logged = list(csv.reader(io.StringIO(bot.query_log.export_csv())))
+    assert any(row[4] == ANSWERED and row[2] == "" and row[3] == "21" for row in logged)  # logged, with no chat
+
+    empty = await bot.fake.await_inline_answer(bot.fake.user_inline_query(21, "")["id"])
+    assert [r["title"] for r in empty["results"]]  # the examples the corpus answers, each with its answer
+    assert all("«" in r["input_message_content"]["message_text"] for r in empty["results"])
+
+    none = await bot.fake.await_inline_answer(bot.fake.user_inline_query(21, UNANSWERED)["id"])
+    assert [r["title"] for r in none["results"]] == ["لا إجابة في المقالات"]
+    assert NO_ANSWER in parse_telegram_html(none["results"][0]["input_message_content"]["message_text"])
+
+    assert (await bot.fake.await_inline_answer(bot.fake.user_inline_query(21, "hello")["id"]))["results"] == []
+
+
 async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
     fake = bot.fake
     group = {"chat_type": "group", "user_id": 55}
@@ -530,7 +554,7 @@ def test_the_token_never_reaches_the_logs(capsys: pytest.CaptureFixture[str]) ->
 def test_demo_with_piped_input(corpus: Corpus) -> None:
     settings = Settings(data_dir=corpus.data_dir, db_path=corpus.db_path)
     out = io.StringIO()
-    typed = io.StringIO(f"{ANSWERED}\n1\n9\n/stats\nhello\n")
+    typed = io.StringIO(f"{ANSWERED}\n1\n9\n/stats\n/inline {ANSWERED}\nhello\n")
     log_file = corpus.db_path.with_name("demo-test.log")
     assert run_demo(settings, stdin=typed, stdout=out, log_file=log_file) == 0
     transcript = out.getvalue()
@@ -544,6 +568,7 @@ def test_demo_with_piped_input(corpus: Corpus) -> None:
     assert "— الفقرة" in transcript
     assert "(لا يوجد زر رقم 9)" in transcript
     assert "إحصاءات إسناد" in transcript  # the person at the keyboard is an admin
+    assert re.search(r"\(وضع السطر: [1-5] نتيجة\)\n  1\. ", transcript)  # what inline mode would list
     assert NOT_ARABIC_TEXT in transcript
     assert transcript.rstrip().endswith("مع السلامة!")
 
