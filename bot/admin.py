@@ -1,6 +1,6 @@
 """Admin commands: /reload re-ingests the data folder without a restart; /stats shows corpus and usage;
 /unanswered lists the questions that got no answer or a 👎 (the bot's to-do list); /export sends the
-query log as a CSV file.
+query log as a CSV file; a .txt or .jsonl file sent to the bot (or /add replied to a text) adds articles.
 
 Only users in ADMIN_IDS reach these handlers (a `filters.User` on their CommandHandlers); everyone else
 gets `refuse_command`, which answers politely and logs who tried.
@@ -15,18 +15,26 @@ from datetime import UTC, datetime
 
 from telegram import Update
 from telegram.constants import ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.handlers import services
 from bot.rendering import (
+    ADD_USAGE_TEXT,
     ADMIN_ONLY_TEXT,
     RELOAD_BUSY_TEXT,
     RELOAD_STARTED_TEXT,
+    UPLOAD_ADMIN_ONLY_TEXT,
+    UPLOAD_FETCH_FAILED_TEXT,
+    UPLOAD_STARTED_TEXT,
     render_reload_failure,
     render_reload_report,
     render_stats,
     render_unanswered,
+    render_upload_report,
 )
+from retrieval.answers import Problem
+from retrieval.upload import MAX_UPLOAD_BYTES, UploadReport
 
 logger = logging.getLogger(__name__)
 STATS_DAYS = 7
@@ -91,6 +99,58 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await update.effective_message.reply_document(
         document=io.BytesIO(text.encode("utf-8-sig")), filename=name, caption=f"سجل الأسئلة: {rows} سؤالًا."
     )
+
+
+async def add_document(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An admin's .txt or .jsonl file: checked whole, saved under a safe name, synced; the report says what."""
+    document = update.effective_message.document
+    if document.file_size and document.file_size > MAX_UPLOAD_BYTES:
+        await update.effective_message.reply_html(render_upload_report(UploadReport(
+            document.file_name or "", problems=(Problem(document.file_name or "", f"at most {MAX_UPLOAD_BYTES // 2**20} MiB"),)
+        )))
+        return
+    try:
+        data = bytes(await (await document.get_file()).download_as_bytearray())
+    except TelegramError as error:
+        logger.warning("Could not fetch the upload %s: %s", document.file_name, error)
+        await update.effective_message.reply_text(UPLOAD_FETCH_FAILED_TEXT)
+        return
+    await _add_articles(update, context, document.file_name or "upload.txt", data)
+
+
+async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/add as a reply to a text message: that text becomes an article (its first line the title)."""
+    message = update.effective_message
+    original = message.reply_to_message
+    if original is None or not original.text:
+        await message.reply_text(ADD_USAGE_TEXT)
+        return
+    await _add_articles(update, context, f"chat-{message.chat.id}-{original.message_id}.txt", original.text.encode("utf-8"))
+
+
+async def _add_articles(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str, data: bytes) -> None:
+    """One upload at a time (and never during a /reload); the old index serves until the new one is in."""
+    state = services(context)
+    message = update.effective_message
+    if state.reload_lock.locked():
+        await message.reply_text(RELOAD_BUSY_TEXT)
+        return
+    async with state.reload_lock:
+        notice = await message.reply_text(UPLOAD_STARTED_TEXT)
+        try:
+            report = await asyncio.to_thread(state.retriever.add_file, state.settings.data_dir, name, data)
+        except Exception as error:  # the edge: the file was taken back out; the old index keeps serving
+            logger.exception("Adding %s failed; the corpus is as it was", name)
+            await notice.edit_text(render_reload_failure(error), parse_mode=ParseMode.HTML)
+            return
+        logger.info("Upload %s by user %s: %s", name, update.effective_user.id, report.saved_as or "refused")
+        await notice.edit_text(render_upload_report(report), parse_mode=ParseMode.HTML)
+
+
+async def refuse_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An article file from someone who is not an admin: refused, and logged."""
+    logger.warning("Refused an upload from non-admin user %s", update.effective_user.id if update.effective_user else None)
+    await update.effective_message.reply_text(UPLOAD_ADMIN_ONLY_TEXT)
 
 
 async def refuse_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

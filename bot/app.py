@@ -26,7 +26,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot.admin import export_command, refuse_command, reload_command, stats_command, unanswered_command
+from bot.admin import (
+    add_command,
+    add_document,
+    export_command,
+    refuse_command,
+    refuse_upload,
+    reload_command,
+    stats_command,
+    unanswered_command,
+)
 from bot.config import ConfigError, Settings
 from bot.handlers import (
     Services,
@@ -126,6 +135,7 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         ApplicationBuilder()
         .token(settings.require_token())
         .base_url(settings.telegram_api_url)
+        .base_file_url(settings.file_url)
         .rate_limiter(DeliveryRateLimiter(max_retries=FLOOD_RETRIES))
         # One slow answer or a reload must not stall other chats.
         .concurrent_updates(True)
@@ -148,7 +158,11 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     application.add_handler(CommandHandler("stats", stats_command, filters=admins))
     application.add_handler(CommandHandler("unanswered", unanswered_command, filters=admins))
     application.add_handler(CommandHandler("export", export_command, filters=admins))
-    application.add_handler(CommandHandler(["reload", "stats", "unanswered", "export"], refuse_command))
+    application.add_handler(CommandHandler("add", add_command, filters=admins))
+    application.add_handler(CommandHandler(["reload", "stats", "unanswered", "export", "add"], refuse_command))
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL & admins, add_document))
+    article_file = filters.Document.FileExtension("txt") | filters.Document.FileExtension("jsonl")
+    application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & article_file & filters.ChatType.PRIVATE, refuse_upload))
     # Questions, unknown commands, and messages that are not text
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.TEXT & ~filters.COMMAND, question_message))
     private_command = filters.UpdateType.MESSAGE & filters.COMMAND & filters.ChatType.PRIVATE

@@ -34,6 +34,7 @@ class Settings:
     telegram_api_url: str = DEFAULT_API_URL
     admin_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
+    telegram_file_url: str | None = None  # where getFile's files are fetched; derived from the API URL when unset
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -51,7 +52,17 @@ class Settings:
             telegram_api_url=environ.get("TELEGRAM_API_URL") or DEFAULT_API_URL,
             admin_ids=parse_admin_ids(environ.get("ADMIN_IDS", "")),
             log_level=(environ.get("ISNAD_LOG_LEVEL") or "INFO").upper(),
+            telegram_file_url=environ.get("TELEGRAM_FILE_URL") or None,
         )
+
+    @property
+    def file_url(self) -> str:
+        """The Bot API's file address (python-telegram-bot's base_file_url): TELEGRAM_FILE_URL, else the API
+        URL's `…/bot` made `…/file/bot`, as Telegram and a self-hosted or fake Bot API serve files."""
+        if self.telegram_file_url:
+            return self.telegram_file_url
+        api = self.telegram_api_url.rstrip("/")
+        return f"{api[: -len('/bot')]}/file/bot" if api.endswith("/bot") else f"{api}/file/bot"
 
     def require_token(self) -> str:
         """The bot token, or a ConfigError that says where one comes from."""

@@ -17,6 +17,7 @@ from telegram.constants import MessageLimit
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
 from retrieval.query_log import Day, QueryStats, Unanswered
+from retrieval.upload import UploadReport
 
 MAX_MESSAGE_LENGTH = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
 MAX_QUESTION_LENGTH = 500
@@ -35,6 +36,10 @@ UNKNOWN_COMMAND_TEXT = "لا أعرف هذا الأمر. اكتب سؤالك م�
 ADMIN_ONLY_TEXT = "عذرًا، هذا الأمر متاح لمشرفي البوت فقط."
 RELOAD_BUSY_TEXT = "⏳ إعادة تحميل المقالات جارية الآن؛ انتظر حتى تنتهي."
 RELOAD_STARTED_TEXT = "⏳ جارٍ إعادة تحميل المقالات… تبقى الأسئلة تُجاب من الفهرس الحالي حتى ينتهي."
+UPLOAD_STARTED_TEXT = "⏳ أفحص الملف وأضيف مقالاته… تبقى الأسئلة تُجاب من الفهرس الحالي حتى ينتهي."
+UPLOAD_FETCH_FAILED_TEXT = "❌ تعذّر تنزيل الملف من تيليغرام؛ أرسله مرة أخرى من فضلك. لم يتغير شيء في المقالات."
+UPLOAD_ADMIN_ONLY_TEXT = "📄 إضافة المقالات متاحة لمشرفي البوت فقط. لسؤال عن الأخبار، اكتب سؤالك نصًا."
+ADD_USAGE_TEXT = "ردّ بـ /add على رسالة نصية فيها المقال (سطره الأول عنوانه)، أو أرسل ملف ‎.txt أو ‎.jsonl."
 NO_MORE_TEXT = "لا توجد نتائج أخرى لهذا السؤال."
 EXPIRED_BUTTON_TEXT = "انتهت صلاحية هذا الزر؛ أعد طرح السؤال من فضلك."
 PARAGRAPH_GONE_TEXT = "لم تعد هذه الفقرة موجودة: ربما حُدّثت المقالات منذ طرح السؤال. أعد طرح السؤال من فضلك."
@@ -172,6 +177,27 @@ def render_reload_report(report: IngestReport) -> str:
     if report.problems:
         lines.append(f"⚠️ ملفات لم تُقرأ ({len(report.problems)}):")
         lines += [f"• {escape(str(problem))}" for problem in report.problems[:LISTED_PROBLEMS]]
+    return _fit_lines(lines)
+
+
+def render_upload_report(report: UploadReport) -> str:
+    """What an upload added (and under which name), or every reason it was refused, by line."""
+    name = f"«{escape(_cut(report.name, 80), quote=False)}»"
+    if not report.accepted:
+        lines = [f"❌ لم أُضف الملف {name}، ولم يتغير شيء في المقالات:"]
+        lines += [
+            f"• {'السطر ' + str(problem.line) + ': ' if problem.line else ''}{escape(problem.reason, quote=False)}"
+            for problem in report.problems[:LISTED_PROBLEMS]
+        ]
+        if len(report.problems) > LISTED_PROBLEMS:
+            lines.append(f"• … و{len(report.problems) - LISTED_PROBLEMS} مشكلات أخرى")
+        return _fit_lines(lines)
+    saved = f"<code>{escape(report.saved_as or '', quote=False)}</code>"
+    lines = [f"✅ أُضيف الملف {name} ({articles_count(report.articles)}) باسم {saved}."]
+    if report.renamed:
+        lines.append("في المجلد ملف بالاسم نفسه، فحُفظ هذا باسم جديد ولم يُستبدل شيء.")
+    if report.ingest is not None:
+        lines += render_reload_report(report.ingest).split("\n")[1:]
     return _fit_lines(lines)
 
 

@@ -19,13 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
+from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
 from retrieval.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, question_type, wanted_cue
 from retrieval.errors import IndexMismatch
 from retrieval.index import CorpusTables, IndexParams, TfidfIndex
 from retrieval.model import Models
 from retrieval.ranking import RankingParams, rank_sentences
 from retrieval.store import Store
+from retrieval.upload import UploadReport, check_upload, free_name, safe_name
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -92,6 +93,25 @@ class Retriever:
             finally:
                 store.close()
             return replace(report, seconds=time.perf_counter() - started)
+
+    def add_file(self, data_dir: Path, name: str, data: bytes) -> UploadReport:
+        """Check an uploaded article file whole; if it is good, write it into the folder under a free, safe
+        name and sync. Refused: nothing is written. A failed sync removes the file again and raises."""
+        articles, problems = check_upload(name, data, self._store().holders)
+        if problems or not articles:
+            return UploadReport(name, problems=tuple(problems) or (Problem(name, "no article in the file"),))
+        folder = Path(data_dir)
+        saved_as = free_name(folder, safe_name(name))
+        target = folder / saved_as
+        staging = folder / f".{saved_as}.uploading"  # not an article file: a sync running meanwhile skips it
+        staging.write_bytes(data)
+        staging.rename(target)
+        try:
+            report = self.sync(folder)
+        except Exception:
+            target.unlink(missing_ok=True)
+            raise
+        return UploadReport(name, saved_as, ingest=report, articles=len(articles))
 
     def ask(self, question: str, top_k: int = 3, offset: int = 0) -> Answer:
         """The best ``top_k`` sentences after the first ``offset``, verbatim and cited, or none with a reason."""

@@ -114,6 +114,14 @@ class Store:
             raise KeyError(f"{doc_id} has no paragraph {number}")
         return row[0]
 
+    def holders(self, hashes: list[str]) -> dict[str, str]:
+        """Of these article hashes (sha256 of title, text and metadata), those the corpus holds, and the id holding each."""
+        if not hashes:
+            return {}
+        marks = ", ".join("?" * len(set(hashes)))
+        rows = self.db.execute(f"SELECT sha256, doc_id FROM documents WHERE sha256 IN ({marks})", list(set(hashes)))
+        return dict(rows.fetchall())
+
     def citations(self, doc_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
         """The outlet and publication date of each of these articles, as their files give them (or None)."""
         marks = ", ".join("?" * len(doc_ids))

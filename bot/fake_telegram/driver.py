@@ -211,6 +211,24 @@ class FakeTelegram:
             raise ValueError(f"unknown kind {kind!r}; choose one of {sorted(contents)}")
         return self._api.add_user_message(_chat(chat_id, chat_type, first_name), _user(chat_id, user_id, first_name), contents[kind])
 
+    def user_sends_file(
+        self,
+        chat_id: int,
+        file_name: str,
+        data: bytes,
+        user_id: int | None = None,
+        caption: str | None = None,
+        mime_type: str = "text/plain",
+    ) -> dict[str, Any]:
+        """A user sends a file as a document; the bot can fetch its bytes with getFile and the file address."""
+        file_id = self._api.store_file(data, file_name)
+        document = {"file_id": file_id, "file_unique_id": file_id.replace("-", ""), "file_name": file_name,
+                    "mime_type": mime_type, "file_size": len(data)}
+        content: dict[str, Any] = {"document": document}
+        if caption:
+            content["caption"] = caption
+        return self._api.add_user_message(_chat(chat_id, "private", "Test"), _user(chat_id, user_id, "Test"), content)
+
     def press_button(
         self,
         chat_id: int,

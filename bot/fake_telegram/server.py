@@ -22,6 +22,7 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
+from pathlib import Path
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -184,6 +185,7 @@ class FakeBotApi:
         self._actions: dict[int, list[str]] = defaultdict(list)
         self._callback_answers: list[dict[str, Any]] = []
         self._open_inline_queries: set[str] = set()
+        self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes), fetched at /file/bot<token>/<path>
         self._inline_answers: dict[str, dict[str, Any]] = {}
         self._calls: list[tuple[str, Params]] = []
         self._rejections: list[tuple[str, Params, str]] = []
@@ -207,6 +209,7 @@ class FakeBotApi:
                 _Method("deleteMessage", self._delete_message),
                 _Method("answerCallbackQuery", self._answer_callback_query),
                 _Method("answerInlineQuery", self._answer_inline_query),
+                _Method("getFile", self._get_file),
                 _Method("sendChatAction", self._send_chat_action),
                 _Method("setMyCommands", self._set_my_commands),
                 _Method("getMyCommands", self._get_my_commands),
@@ -223,6 +226,7 @@ class FakeBotApi:
         """An aiohttp application serving this API at `/bot<token>/<method>`."""
         app = web.Application()
         app.router.add_route("*", "/bot{token}/{method}", self.handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self.download)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
@@ -343,6 +347,23 @@ class FakeBotApi:
             self._open_callback_queries.add(query["id"])
             self._push_update("callback_query", query)
             return copy.deepcopy(query)
+
+    def store_file(self, data: bytes, file_name: str) -> str:
+        """Keep a file a user sent; returns its file_id (getFile gives its path, the file address its bytes)."""
+        with self._lock:
+            file_id = f"file-{len(self._files) + 1}"
+            self._files[file_id] = (f"documents/file_{len(self._files) + 1}{Path(file_name).suffix}", data)
+            return file_id
+
+    async def download(self, request: web.Request) -> web.Response:
+        """The Bot API's file address: /file/bot<token>/<file_path> from getFile."""
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401, text="Unauthorized")
+        with self._lock:
+            found = next((data for path, data in self._files.values() if path == request.match_info["path"]), None)
+        if found is None:
+            return web.Response(status=404, text="Not Found")
+        return web.Response(body=found, content_type="application/octet-stream")
 
     def add_inline_query(self, user_id: int, query: str, chat_type: str = "private") -> dict[str, Any]:
         """Queue an inline query: the user typed `@bot query` in a chat of that type; returns it."""
@@ -691,6 +712,14 @@ class FakeBotApi:
             self._inline_answers[query_id] = copy.deepcopy(params)
             self._notify()
         return True
+
+    async def _get_file(self, params: Params) -> dict[str, Any]:
+        file_id = str(params.get("file_id", ""))
+        with self._lock:
+            if file_id not in self._files:
+                raise bad_request("invalid file_id")
+            path, data = self._files[file_id]
+        return {"file_id": file_id, "file_unique_id": file_id.replace("-", ""), "file_size": len(data), "file_path": path}
 
     async def _send_chat_action(self, params: Params) -> bool:
         chat_id = self._chat(params)["id"]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 import logging
 import os
 import re
@@ -38,6 +39,8 @@ from bot.rendering import (
     NOT_TEXT_TEXT,
     RELOAD_STARTED_TEXT,
     UNKNOWN_COMMAND_TEXT,
+    UPLOAD_ADMIN_ONLY_TEXT,
+    UPLOAD_STARTED_TEXT,
 )
 from retrieval import Retriever
 from retrieval.query_log import QueryLog
@@ -454,6 +457,78 @@ async def test_admin_reload_during_traffic(own_bot: RunningBot) -> None:
 
     reply = await own_bot.ask(10, NEW_QUESTION)
     assert any("متحف الخط العربي" in quote for quote in quotes_of(reply)), reply["plain_text"]
+
+
+UPLOAD = "\n".join(
+    json.dumps(article, ensure_ascii=False)
+    for article in [
+        {"title": "افتتاح سوق زرقشوف الشعبي", "content": "افتتحت بلدية بلقمطير سوق زرقشوف الشعبي يوم الخميس.", "source": "صحيفة الاختبار"},
+        {"title": "مهرجان بلقمطير للتمور", "content": "يستمر مهرجان بلقمطير للتمور عشرة أيام ويشارك فيه 120 مزارعا."},
+    ]
+)
+
+
+async def upload(bot: RunningBot, name: str, data: bytes, user_id: int = ADMIN) -> str:
+    """An admin sends a file; the bot's report (the notice, edited), as the admin reads it."""
+    bot.fake.user_sends_file(user_id, name, data, user_id=user_id)
+    [notice] = await bot.fake.await_messages(user_id)
+    if notice["plain_text"] != UPLOAD_STARTED_TEXT:
+        return notice["plain_text"]
+    return (await bot.fake.await_edit(user_id, timeout=30))["plain_text"]
+
+
+async def test_an_admin_adds_articles_by_sending_a_file(own_bot: RunningBot) -> None:
+    folder = own_bot.corpus.data_dir
+    before = sorted(p.name for p in folder.iterdir())
+    report = await upload(own_bot, "../../مقالات جديدة.jsonl", UPLOAD.encode())
+    assert "✅ أُضيف الملف" in report and "(مقالان) باسم مقالات_جديدة.jsonl" in report, report
+    assert "أُضيف 2 · حُدّث 0 · حُذف 0" in report
+    assert sorted(p.name for p in folder.iterdir()) == sorted([*before, "مقالات_جديدة.jsonl"])  # inside the folder, safely named
+    reply = await own_bot.ask(14, "كم مزارعا يشارك في مهرجان بلقمطير للتمور؟")
+    assert "يشارك فيه 120 مزارعا" in quotes_of(reply)[0]
+
+    # The same name again, other articles: saved beside it, nothing overwritten, and the report says so.
+    other = json.dumps({"title": "جسر زرقشوف", "content": "يربط جسر زرقشوف ضفتي نهر بلقمطير منذ 1990."}, ensure_ascii=False)
+    report = await upload(own_bot, "مقالات جديدة.jsonl", other.encode())
+    assert "باسم مقالات_جديدة-2.jsonl" in report and "لم يُستبدل" in report
+    assert (folder / "مقالات_جديدة.jsonl").read_text(encoding="utf-8") == UPLOAD
+
+    # /add replied to a text message makes it an article.
+    text = own_bot.fake.user_says(ADMIN, "متحف زرقشوف\nافتتح متحف زرقشوف للفنون أبوابه للزوار يوم السبت.", user_id=ADMIN)
+    await own_bot.fake.await_messages(ADMIN)  # the bot takes the text as a question first
+    own_bot.fake.user_says(ADMIN, "/add", user_id=ADMIN, reply_to_message_id=text["message_id"])
+    [notice] = await own_bot.fake.await_messages(ADMIN)
+    assert notice["plain_text"] == UPLOAD_STARTED_TEXT
+    assert "أُضيف 1" in (await own_bot.fake.await_edit(ADMIN, timeout=30))["plain_text"]
+    assert "متحف زرقشوف للفنون" in quotes_of(await own_bot.ask(14, "متى افتتح متحف زرقشوف للفنون؟"))[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "said"),
+    [
+        ("a.jsonl", (UPLOAD + "\n{not json\n").encode(), "السطر 3: malformed JSON"),
+        ("a.txt", "مقال".encode("utf-16"), "not UTF-8"),
+        ("a.txt", b"\x00\x01binary", "binary file"),
+        ("a.pdf", b"%PDF-1.4", "only .txt and .jsonl"),
+        ("a.txt", b"   \n", "empty file"),
+        ("dup.txt", (PROJECT_ROOT / "data" / "001_811697c30d2ef955.txt").read_bytes(), "the same article as 001_811697c30d2ef955"),
+    ],
+)
+async def test_a_bad_upload_is_refused_by_line_and_changes_nothing(own_bot: RunningBot, name: str, data: bytes, said: str) -> None:
+    folder = own_bot.corpus.data_dir
+    before = sorted(p.name for p in folder.iterdir())
+    report = await upload(own_bot, name, data)
+    assert "❌ لم أُضف الملف" in report and "لم يتغير شيء" in report and said in report, report
+    assert sorted(p.name for p in folder.iterdir()) == before
+
+
+async def test_a_non_admin_upload_is_refused(own_bot: RunningBot) -> None:
+    folder = own_bot.corpus.data_dir
+    before = sorted(p.name for p in folder.iterdir())
+    assert await upload(own_bot, "a.jsonl", UPLOAD.encode(), user_id=15) == UPLOAD_ADMIN_ONLY_TEXT
+    own_bot.fake.user_says(15, "/add", user_id=15)
+    assert (await own_bot.fake.await_messages(15))[0]["plain_text"] == ADMIN_ONLY_TEXT
+    assert sorted(p.name for p in folder.iterdir()) == before
 
 
 async def test_failed_reload_keeps_the_old_index(own_bot: RunningBot) -> None:

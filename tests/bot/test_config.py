@@ -80,3 +80,17 @@ def test_the_service_unit_runs_the_bot_and_restarts_it() -> None:
     assert unit["Install"]["WantedBy"] == "multi-user.target"
     readme = (PROJECT_ROOT / "README.md").read_text(encoding="utf-8")
     assert "**Run it on Telegram**" in readme and "bot/isnad.service" in readme
+
+
+@pytest.mark.parametrize(
+    ("environ", "file_url"),
+    [
+        ({}, "https://api.telegram.org/file/bot"),
+        ({"TELEGRAM_API_URL": "http://127.0.0.1:8081/bot"}, "http://127.0.0.1:8081/file/bot"),
+        ({"TELEGRAM_API_URL": "http://local:8081/bot/"}, "http://local:8081/file/bot"),
+        ({"TELEGRAM_API_URL": "http://local/api", "TELEGRAM_FILE_URL": "http://files.local/file/bot"}, "http://files.local/file/bot"),
+    ],
+)
+def test_the_file_address_follows_the_api_url_unless_set(environ: dict[str, str], file_url: str, tmp_path: Path) -> None:
+    settings = Settings.from_env({"ISNAD_DATA": str(tmp_path), **environ})
+    assert settings.file_url == file_url
