@@ -54,6 +54,14 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     load.add_argument("--chats", type=int, default=50, help="concurrent chats (default 50)")
     load.add_argument("--questions", type=int, default=4, help="questions per chat (default 4)")
     load.set_defaults(run=lambda args: _run_loadtest(settings, args.chats, args.questions))
+
+    upload = commands.add_parser(
+        "bench-upload",
+        help="time an admin's article upload in a chat until its articles are answerable (fake Telegram, a copy of the corpus)",
+        description="Example: isnad bench-upload news-1000.jsonl",
+    )
+    upload.add_argument("file", type=Path, help="a .txt or .jsonl article file")
+    upload.set_defaults(run=lambda args: _run_upload_bench(settings, args.file))
     return parser
 
 
@@ -67,6 +75,12 @@ def _run_demo(settings: Settings, verbose: bool, log_file: Path | None) -> int:
     from bot.demo import run_demo
 
     return run_demo(settings, verbose=verbose, log_file=log_file)
+
+
+def _run_upload_bench(settings: Settings, path: Path) -> int:
+    from bot.upload_bench import run_upload_bench
+
+    return run_upload_bench(settings, path)
 
 
 def _run_loadtest(settings: Settings, chats: int, questions: int) -> int:

@@ -74,13 +74,15 @@ def question_problem(text: str, contains_arabic: bool) -> str | None:
 
 
 def articles_count(n: int) -> str:
-    """'مقال واحد', 'مقالان', '5 مقالات', '12 مقالًا': Arabic number agreement for the article count."""
+    """'مقال واحد', 'مقالان', '5 مقالات', '12 مقالًا', '100 مقال': Arabic number agreement for the article count."""
     if n == 1:
         return "مقال واحد"
     if n == 2:
         return "مقالان"
     if 3 <= n % 100 <= 10:
         return f"{n} مقالات"
+    if n % 100 == 0:
+        return f"{n} مقال"
     return f"{n} مقالًا"
 
 

@@ -42,6 +42,7 @@ from bot.rendering import (
     UPLOAD_ADMIN_ONLY_TEXT,
     UPLOAD_STARTED_TEXT,
 )
+from bot.upload_bench import run_upload_bench
 from retrieval import Retriever
 from retrieval.query_log import QueryLog
 
@@ -655,6 +656,18 @@ def test_loadtest_reports_nothing_lost(corpus: Corpus, capsys: pytest.CaptureFix
     assert re.search(r"^answered\s+10$", report, re.MULTILINE)
     assert re.search(r"^lost\s+0$", report, re.MULTILINE)
     assert re.search(r"^latency\s+p50 \d+ ms · p99 \d+ ms$", report, re.MULTILINE)
+
+
+def test_upload_bench_times_a_file_until_it_is_answerable(corpus: Corpus, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    archive = tmp_path / "two.jsonl"
+    archive.write_text(UPLOAD, encoding="utf-8")
+    before = sorted(p.name for p in corpus.data_dir.iterdir())
+    assert run_upload_bench(Settings(data_dir=corpus.data_dir, db_path=corpus.db_path), archive) == 0
+    out = capsys.readouterr().out
+    assert "أُضيف 2 · حُدّث 0" in out
+    assert re.search(r"report after \d+\.\d\d s, first answer from the new articles after \d+\.\d\d s", out)
+    assert "quoted" in out
+    assert sorted(p.name for p in corpus.data_dir.iterdir()) == before  # a copy of the corpus, never the corpus
 
 
 def test_isnad_bot_on_a_fresh_database(tmp_path: Path, fake_telegram: FakeTelegram) -> None:

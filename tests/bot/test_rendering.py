@@ -155,6 +155,9 @@ def test_question_problem(text: str, accepted: bool) -> None:
         (10, "10 مقالات"),
         (11, "11 مقالًا"),
         (103, "103 مقالات"),
+        (100, "100 مقال"),  # مئة مقال, ألف مقال: a round hundred or thousand takes the singular
+        (1000, "1000 مقال"),
+        (4790, "4790 مقالًا"),
     ],
 )
 def test_articles_count(n: int, expected: str) -> None:
