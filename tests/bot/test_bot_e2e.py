@@ -213,6 +213,7 @@ published: 2015-07-22
 ---
 افتتح الوزير زرقشوف جسر بلقمطير أمس الأحد 19 يوليو بحضور المسؤولين.
 ويبلغ طول الجسر 1200 متر، وكلف بناؤه نحو 40 مليون ريال.
+وتشهد مدينة بلقمطير حركة سياحية نشطة في فصل الصيف.
 """
 
 
@@ -228,6 +229,12 @@ async def test_citations_name_outlet_and_date_and_the_answer_is_bold(own_bot: Ru
     assert 'href="https://example.org/news?id=1&amp;lang=ar"' in reply["text"]
     howmany = await own_bot.ask(6, "كم يبلغ طول جسر بلقمطير؟")
     assert "<b>1200</b>" in howmany["text"] and "<b>40 مليون</b>" in howmany["text"]
+    # The weak third quote (a sentence about the town, not the bridge) waits behind "more".
+    assert len(quotes_of(howmany)) == 2 and "حركة سياحية" not in howmany["plain_text"]
+    more = next(b for b in buttons(howmany) if b.startswith("m:"))
+    await own_bot.press(6, howmany, more)
+    [rest] = await own_bot.fake.await_messages(6)
+    assert quotes_of(rest) == ["وتشهد مدينة بلقمطير حركة سياحية نشطة في فصل الصيف."]
 
 
 async def test_a_weak_best_match_is_offered_as_the_closest_not_as_the_answer(own_bot: RunningBot) -> None:
