@@ -159,7 +159,7 @@ def render_paragraph(title: str, paragraph: int, text: str, quote: str) -> str:
     header = f"📄 <b>{escape(title, quote=False)}</b> — الفقرة {paragraph}\n\n"
     budget = MAX_MESSAGE_LENGTH - message_length(header) - len("<b></b>")
     text = _fitting_prefix(text, budget)
-    before, found, after = text.partition(quote)
+    before, found, after = text.partition(quote) if quote else (text, "", "")
     if not found:
         return header + escape(text, quote=False)
     bold = f"<b>{escape(quote, quote=False)}</b>"

@@ -273,6 +273,26 @@ async def test_inline_mode_lists_quotes_to_send_and_examples_for_an_empty_query(
     assert (await bot.fake.await_inline_answer(bot.fake.user_inline_query(21, "hello")["id"]))["results"] == []
 
 
+HOSTILE = [
+    "\u200bمتى\u200c زار\u200d بينيت\u200e موسكو\u200f؟",  # zero-width and direction marks inside the words
+    "\u202eمتى زار بينيت موسكو؟\u202c",  # a right-to-left override around it
+    "\u064e\u064f\u0650\u0651\u0652" * 20,  # only diacritics
+    "متى visited Bennett موسكو? 2022",  # mixed scripts
+    "<b>متى</b> زار <a href='javascript:x'>بينيت</a> موسكو؟ &amp; </i>",  # HTML
+    "**متى** زار _بينيت_ `موسكو`؟ [x](http://y)",  # Markdown
+    "متى زار بينيت موسكو؟ " * 5000,  # 100 KB
+    "\ufeff\u2066\u2069",  # nothing but invisible characters
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE, ids=range(len(HOSTILE)))
+async def test_hostile_text_gets_valid_html_or_a_polite_refusal(bot: RunningBot, text: str) -> None:
+    reply = await bot.ask(31, text)  # the fake Telegram refuses invalid HTML and over-long messages: a reply is valid
+    assert ERROR_TEXT not in reply["plain_text"]
+    assert len(reply["plain_text"].encode("utf-16-le")) // 2 <= 4096
+    await quiet(bot.fake, 31, 0.2)  # one reply, no more
+
+
 async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
     fake = bot.fake
     group = {"chat_type": "group", "user_id": 55}
