@@ -93,7 +93,7 @@ async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
 async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the whole query log as a CSV file (UTF-8 with a byte-order mark, so spreadsheets read the Arabic)."""
     log = services(context).query_log
-    text = await asyncio.to_thread(log.export_csv)
+    text = (await asyncio.to_thread(log.export_csv)).replace(context.bot.token, "<token>")  # even if someone typed it
     name = f"isnad-queries-{datetime.now(UTC):%Y%m%d-%H%M}.csv"
     rows = text.count("\n") - 1
     await update.effective_message.reply_document(

@@ -240,7 +240,7 @@ def run_bot(settings: Settings) -> int:
     )
     for problem in report.problems:
         logger.warning("Skipped %s", problem)
-    query_log = QueryLog(settings.db_path)
+    query_log = QueryLog(settings.db_path, settings.log_user_ids, settings.log_days)
     try:
         build_application(settings, retriever, query_log).run_polling(
             timeout=POLL_TIMEOUT_SECONDS,

@@ -35,6 +35,8 @@ class Settings:
     admin_ids: frozenset[int] = frozenset()
     log_level: str = "INFO"
     telegram_file_url: str | None = None  # where getFile's files are fetched; derived from the API URL when unset
+    log_user_ids: bool = True  # False: the query log keeps a keyed hash of chat and user ids, not the ids
+    log_days: int = 90  # the query log forgets questions older than this (0: never)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -53,6 +55,8 @@ class Settings:
             admin_ids=parse_admin_ids(environ.get("ADMIN_IDS", "")),
             log_level=(environ.get("ISNAD_LOG_LEVEL") or "INFO").upper(),
             telegram_file_url=environ.get("TELEGRAM_FILE_URL") or None,
+            log_user_ids=parse_flag("ISNAD_LOG_USER_IDS", environ.get("ISNAD_LOG_USER_IDS", "true")),
+            log_days=parse_days("ISNAD_LOG_DAYS", environ.get("ISNAD_LOG_DAYS", "90")),
         )
 
     @property
@@ -77,6 +81,23 @@ class Settings:
                 "@BotFather gives it). `isnad demo` runs without one."
             )
         return self.telegram_token
+
+
+def parse_flag(name: str, text: str) -> bool:
+    """'true'/'false' (also yes/no, 1/0, on/off); anything else is a ConfigError."""
+    value = text.strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false; got {text!r}.")
+
+
+def parse_days(name: str, text: str) -> int:
+    """A whole number of days, 0 or more; anything else is a ConfigError."""
+    if not text.strip().isdigit():
+        raise ConfigError(f"{name} must be a whole number of days (0 keeps everything); got {text!r}.")
+    return int(text.strip())
 
 
 def parse_admin_ids(text: str) -> frozenset[int]:

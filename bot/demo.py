@@ -106,7 +106,7 @@ async def _demo(settings: Settings, stdin: TextIO, out: TextIO) -> int:
         flush=True,
     )
     lines = _stdin_lines(stdin)
-    query_log = QueryLog(settings.db_path)
+    query_log = QueryLog(settings.db_path, settings.log_user_ids, settings.log_days)
     try:
         with FakeTelegram(token=DEMO_TOKEN) as fake:
             demo_settings = replace(

@@ -8,9 +8,12 @@ A question is written before it is answered and completed afterwards, so a crash
 from __future__ import annotations
 
 import csv
+import hashlib
+import hmac
 import io
 import json
 import math
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -121,16 +124,55 @@ MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_create_v1,)
 
 
 class QueryLog:
-    """Thread-safe log of questions on one SQLite file (one connection, one lock, WAL)."""
+    """Thread-safe log of questions on one SQLite file (one connection, one lock, WAL).
 
-    def __init__(self, db_path: Path) -> None:
+    What it keeps, a row a question: when it was asked, the chat and user ids (or, with ``keep_user_ids``
+    off, a keyed hash of each: the same person stays the same number, which cannot be turned back into the
+    id), the question, the quotes shown (article, paragraph, offsets), whether it was answered and why not,
+    the answer time, and the 👍/👎. Rows older than ``retention_days`` are deleted when the log opens and then
+    once a day, as questions arrive.
+    """
+
+    def __init__(self, db_path: Path, keep_user_ids: bool = True, retention_days: int | None = None) -> None:
         db_path.parent.mkdir(parents=True, exist_ok=True)
         connection = sqlite3.connect(str(db_path), timeout=BUSY_TIMEOUT_SECONDS, check_same_thread=False)
         self._db = sqlite_utils.Database(connection)
         self._lock = threading.Lock()
+        self.keep_user_ids = keep_user_ids
+        self.retention_days = retention_days
+        self._purged_on: str | None = None
         with self._lock:
             self._db.enable_wal()
             self._migrate()
+            self._key = self._pseudonym_key()
+        self.forget_old()
+
+    def _pseudonym_key(self) -> bytes:
+        """This database's own secret for hashing ids (lock held): made once, kept in query_log_meta."""
+        row = self._db.execute("SELECT value FROM query_log_meta WHERE key = 'pseudonym_key'").fetchone()
+        if row:
+            return bytes.fromhex(row[0])
+        key = secrets.token_bytes(32)
+        self._db["query_log_meta"].upsert({"key": "pseudonym_key", "value": key.hex()}, pk="key")
+        return key
+
+    def _id(self, value: int | None) -> int | None:
+        """The id as stored: itself, or its keyed hash (a positive 62-bit number) when ids are not kept."""
+        if value is None or self.keep_user_ids:
+            return value
+        digest = hmac.new(self._key, str(value).encode(), hashlib.sha256).digest()
+        return int.from_bytes(digest[:8], "big") >> 2
+
+    def forget_old(self, now: datetime | None = None) -> int:
+        """Delete the questions older than the retention period (none without one); how many went."""
+        if not self.retention_days:
+            return 0
+        now = (now or datetime.now(UTC)).astimezone(UTC)
+        cutoff = (now - timedelta(days=self.retention_days)).isoformat(timespec="milliseconds")
+        with self._lock, self._db.atomic():
+            deleted = self._db.execute("DELETE FROM queries WHERE asked_at < ?", [cutoff]).rowcount
+        self._purged_on = now.date().isoformat()
+        return deleted
 
     def _migrate(self) -> None:
         meta = self._db["query_log_meta"]
@@ -161,10 +203,13 @@ class QueryLog:
         now: datetime | None = None,
     ) -> int:
         """Log a question (with its answer, or pending until `complete`); returns its id."""
+        moment = now or datetime.now(UTC)
+        if self.retention_days and self._purged_on != moment.astimezone(UTC).date().isoformat():
+            self.forget_old(moment)  # the daily purge, done by the first question of the day
         row = {
-            "asked_at": (now or datetime.now(UTC)).isoformat(timespec="milliseconds"),
-            "chat_id": chat_id,
-            "user_id": user_id,
+            "asked_at": moment.isoformat(timespec="milliseconds"),
+            "chat_id": self._id(chat_id),
+            "user_id": self._id(user_id),
             "question": question,
             "quotes": "[]",
         }

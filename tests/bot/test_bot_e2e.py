@@ -461,6 +461,10 @@ async def test_admin_export_sends_the_query_log_as_a_csv_file(own_bot: RunningBo
     assert [(row[4], row[5]) for row in rows[1:]] == [(ANSWERED, "yes"), (UNANSWERED, "no")]
     assert (await own_bot.ask(13, "/export", user_id=13))["plain_text"] == ADMIN_ONLY_TEXT
 
+    await own_bot.ask(12, f"ما هذا الرمز {own_bot.fake.token}؟")  # someone pastes the token into a question
+    exported = (await own_bot.ask(ADMIN, "/export"))["document"]["data"].decode("utf-8-sig")
+    assert own_bot.fake.token not in exported and "ما هذا الرمز <token>؟" in exported
+
 
 async def test_admin_reload_during_traffic(own_bot: RunningBot) -> None:
     fake, corpus = own_bot.fake, own_bot.corpus

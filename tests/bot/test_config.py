@@ -94,3 +94,13 @@ def test_the_service_unit_runs_the_bot_and_restarts_it() -> None:
 def test_the_file_address_follows_the_api_url_unless_set(environ: dict[str, str], file_url: str, tmp_path: Path) -> None:
     settings = Settings.from_env({"ISNAD_DATA": str(tmp_path), **environ})
     assert settings.file_url == file_url
+
+
+def test_privacy_settings(tmp_path: Path) -> None:
+    default = Settings.from_env({"ISNAD_DATA": str(tmp_path)})
+    assert default.log_user_ids is True and default.log_days == 90
+    private = Settings.from_env({"ISNAD_DATA": str(tmp_path), "ISNAD_LOG_USER_IDS": "false", "ISNAD_LOG_DAYS": "30"})
+    assert private.log_user_ids is False and private.log_days == 30
+    for name, value in (("ISNAD_LOG_USER_IDS", "maybe"), ("ISNAD_LOG_DAYS", "-5"), ("ISNAD_LOG_DAYS", "a week")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({"ISNAD_DATA": str(tmp_path), name: value})

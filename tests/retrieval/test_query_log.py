@@ -185,3 +185,33 @@ def test_export_is_one_csv_row_a_question(log: QueryLog) -> None:
     assert rows[1][4:] == ["متى زار بينيت موسكو؟", "yes", "", "3.5", "-1", "000_a"]
     assert rows[2][4:7] == ['سؤال فيه "اقتباس"، وفاصلة', "no", "best score below threshold"]
     assert rows[3][5] == "pending"
+
+
+def test_ids_can_be_kept_as_keyed_hashes_only(tmp_path: Path) -> None:
+    log = QueryLog(tmp_path / "isnad.db", keep_user_ids=False)
+    first = log.get(log.record(555, 777, "سؤال؟", found("سؤال؟", 1.0), now=NOW))
+    again = log.get(log.record(555, 777, "سؤال آخر؟", found("سؤال آخر؟", 1.0), now=NOW))
+    other = log.get(log.record(556, 778, "سؤال؟", found("سؤال؟", 1.0), now=NOW))
+    assert first.user_id not in (None, 777) and first.chat_id not in (None, 555)
+    assert (first.user_id, first.chat_id) == (again.user_id, again.chat_id)  # the same person stays one number
+    assert other.user_id != first.user_id
+    log.close()
+    reopened = QueryLog(tmp_path / "isnad.db", keep_user_ids=False)  # the key is the database's own, kept
+    assert reopened.get(reopened.record(555, 777, "س؟", now=NOW)).user_id == first.user_id
+    assert ",777," not in reopened.export_csv() and ",555," not in reopened.export_csv()
+    assert QueryLog(tmp_path / "other.db", keep_user_ids=False).get(1) is None
+
+
+def test_retention_forgets_old_questions_at_start_and_daily(tmp_path: Path) -> None:
+    path = tmp_path / "isnad.db"
+    log = QueryLog(path)
+    old = log.record(1, 2, "قديم؟", found("قديم؟", 1.0), now=NOW - timedelta(days=100))
+    recent = log.record(1, 2, "حديث؟", found("حديث؟", 1.0), now=NOW - timedelta(days=1))
+    log.close()
+    kept = QueryLog(path, retention_days=90)  # applied when the log opens (today is after NOW: both are older than 90 days)
+    assert kept.get(old) is None and kept.get(recent) is None
+    kept.record(1, 2, "سؤال؟", now=NOW)
+    kept._purged_on = None  # a new day: the next question triggers the daily purge
+    kept.record(1, 2, "بعد ١٢٠ يومًا؟", now=NOW + timedelta(days=120))
+    assert [row[4] for row in csv.reader(io.StringIO(kept.export_csv()))][1:] == ["بعد ١٢٠ يومًا؟"]
+    assert QueryLog(tmp_path / "forever.db", retention_days=0).forget_old() == 0
