@@ -1,11 +1,14 @@
 """The retrieval API and the `isnad` JSON contract, on the seed corpus."""
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from retrieval import Retriever
 from retrieval.engine import index_folder
@@ -159,3 +162,38 @@ def test_no_answer_names_the_words_no_article_uses(seed_retriever: Retriever) ->
     assert not answer.found
     assert answer.missing == ("أطبخ", "المجدرة", "بالعدس")
     assert "المجدره" in answer.no_answer_reason or "المجدرة" in answer.no_answer_reason
+
+
+def damage_truncate(folder: Path) -> str:
+    target = folder / "s_indices.npy"
+    target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
+    return "truncated s_indices.npy"
+
+
+def damage_meta(folder: Path) -> str:
+    (folder / "meta.json").write_text("{not json", encoding="utf-8")
+    return "garbled meta.json"
+
+
+def damage_delete(folder: Path) -> str:
+    (folder / "d_indices.npy").unlink()
+    return "deleted d_indices.npy"
+
+
+def damage_vocabulary(folder: Path) -> str:
+    (folder / "vocabulary.pkl").write_bytes(b"\x80\x05garbage")
+    return "garbled vocabulary.pkl"
+
+
+@pytest.mark.parametrize("damage", [damage_truncate, damage_meta, damage_delete, damage_vocabulary])
+def test_a_damaged_index_is_logged_rebuilt_and_answers(tmp_path: Path, damage, caplog: pytest.LogCaptureFixture) -> None:
+    db = tmp_path / "isnad.db"
+    good = Retriever.open(db)
+    good.sync(SEEDS)
+    expected = [q.text for q in good.ask("متى زار بينيت موسكو؟").quotes]
+    damage(index_folder(db))
+    caplog.set_level(logging.INFO, logger="retrieval.engine")
+    reopened = Retriever.open(db)
+    assert any("building the index" in r.getMessage() for r in caplog.records)  # what it found is logged
+    assert [q.text for q in reopened.ask("متى زار بينيت موسكو؟").quotes] == expected
+    assert Retriever.open(db).index.n_sentences == good.index.n_sentences  # and the rebuilt one is saved
