@@ -10,7 +10,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage, Message, ReplyParameters, Update
 from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
@@ -36,11 +38,12 @@ from bot.rendering import (
 from retrieval import Retriever
 from retrieval.answers import Answer
 from retrieval.arabic import contains_arabic
-from retrieval.query_log import QueryLog
+from retrieval.query_log import QueryLog, QueryLogUnavailable
 
 logger = logging.getLogger(__name__)
 
 TOP_K = 3
+T = TypeVar("T")
 # Candidates for /start and /help: the first few the corpus answers are offered, so a corpus that
 # cannot answer one never shows it.
 EXAMPLE_QUESTIONS = (
@@ -62,6 +65,7 @@ class Services:
     retriever: Retriever
     query_log: QueryLog
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    log_failing: bool = False  # the query log could not be written last time (warned once)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -131,7 +135,7 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await query.answer(NO_MORE_TEXT, show_alert=True)
         return
     await query.answer()
-    await asyncio.to_thread(log.add_quotes, query_id, offset, answer.quotes)
+    await write_log(context, log.add_quotes, query_id, offset, answer.quotes)
     await send_answer(context, query.message, query_id, answer, offset)
 
 
@@ -157,7 +161,7 @@ async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     """Store 👍 or 👎 with the question."""
     query = update.callback_query
     query_id, value = int(context.match.group(1)), int(context.match.group(2))
-    await asyncio.to_thread(services(context).query_log.set_feedback, query_id, value)
+    await write_log(context, services(context).query_log.set_feedback, query_id, value)
     await query.answer(FEEDBACK_THANKS[value])
 
 
@@ -184,15 +188,35 @@ async def answer_question(context: ContextTypes.DEFAULT_TYPE, message: MaybeInac
         await send_html(context, message, problem)
         return
     log, retriever = services(context).query_log, services(context).retriever
-    # Logged before answering: a crash mid-answer still leaves the question in the log.
-    query_id = await asyncio.to_thread(log.record, message.chat.id, user_id, question)
+    # Logged before answering: a crash mid-answer still leaves the question in the log. A log that cannot
+    # be written (disk full, locked) does not stop the answer; its buttons then have nothing to refer to.
+    query_id = await write_log(context, log.record, message.chat.id, user_id, question)
     try:
         await message.chat.send_action(ChatAction.TYPING)
     except TelegramError as error:
         logger.warning("Could not show typing in chat %s: %s", message.chat.id, error)
     answer = await asyncio.to_thread(retriever.ask, question, TOP_K)
-    await asyncio.to_thread(log.complete, query_id, answer)
+    if query_id is None:
+        await send_html(context, message, render_answer(answer).html)
+        return
+    await write_log(context, log.complete, query_id, answer)
     await send_answer(context, message, query_id, answer, 0)
+
+
+async def write_log(context: ContextTypes.DEFAULT_TYPE, write: Callable[..., T], *args: object) -> T | None:
+    """A query-log write in a worker thread; if the log cannot be written, None, and one warning until it can again."""
+    state = services(context)
+    try:
+        result = await asyncio.to_thread(write, *args)
+    except QueryLogUnavailable as error:
+        if not state.log_failing:
+            logger.warning("The query log cannot be written (%s); questions are answered, not logged, until it can", error)
+        state.log_failing = True
+        return None
+    if state.log_failing:
+        logger.info("The query log is writable again")
+        state.log_failing = False
+    return result
 
 
 async def send_answer(

@@ -13,7 +13,7 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPrev
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.handlers import EXAMPLE_QUESTIONS, answerable_examples, services
+from bot.handlers import EXAMPLE_QUESTIONS, answerable_examples, services, write_log
 from bot.rendering import question_problem, render_answer
 from retrieval.answers import Answer
 from retrieval.arabic import contains_arabic
@@ -37,7 +37,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         results = []  # not a question isnad can take: Telegram shows nothing, as it does for an unknown word
     else:
         answer = await asyncio.to_thread(state.retriever.ask, text, INLINE_RESULTS)
-        await asyncio.to_thread(state.query_log.record, None, query.from_user.id, text, answer)
+        await write_log(context, state.query_log.record, None, query.from_user.id, text, answer)
         results = inline_results(answer)
     await query.answer(results, cache_time=INLINE_CACHE_SECONDS)
 

@@ -16,7 +16,8 @@ import math
 import secrets
 import sqlite3
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -215,17 +216,17 @@ class QueryLog:
         }
         if answer is not None:
             row |= _answer_columns(answer)
-        with self._lock:
+        with self._lock, _writing("log a question"):
             return self._db["queries"].insert(row).last_pk
 
     def complete(self, query_id: int, answer: Answer) -> None:
         """Store the answer to a question recorded as pending."""
-        with self._lock:
+        with self._lock, _writing("store an answer"):
             self._db["queries"].update(query_id, _answer_columns(answer))
 
     def add_quotes(self, query_id: int, offset: int, quotes: Iterable[Quote]) -> None:
         """Remember quotes shown later ("more results") at positions offset, offset + 1, …"""
-        with self._lock, self._db.atomic():
+        with self._lock, _writing("store more quotes"), self._db.atomic():
             row = self._db.execute("SELECT quotes FROM queries WHERE id = ?", [query_id]).fetchone()
             if row is None:
                 return
@@ -247,7 +248,7 @@ class QueryLog:
         """Store 👍 (+1) or 👎 (-1) for a question; a second press replaces the first."""
         if value not in (1, -1):
             raise ValueError(f"feedback must be +1 or -1, got {value}")
-        with self._lock:
+        with self._lock, _writing("store feedback"):
             self._db.execute("UPDATE queries SET feedback = ? WHERE id = ?", [value, query_id])
 
     def summary(self, now: datetime | None = None, recent: int = 5) -> QueryStats:
@@ -347,6 +348,18 @@ class QueryLog:
             [rank],
         ).fetchone()
         return row[0]
+
+
+class QueryLogUnavailable(StoreError):
+    """The log cannot be written now (disk full, database locked past the timeout): the question can still be answered."""
+
+
+@contextmanager
+def _writing(what: str) -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.OperationalError as error:  # "database or disk is full", "database is locked", read-only
+        raise QueryLogUnavailable(f"could not {what}: {error}") from error
 
 
 def _quote_json(quote: Quote) -> dict:

@@ -563,6 +563,27 @@ async def test_a_non_admin_upload_is_refused(own_bot: RunningBot) -> None:
     assert sorted(p.name for p in folder.iterdir()) == before
 
 
+async def test_a_full_disk_stops_the_log_not_the_answers(own_bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="bot.handlers")
+    db = own_bot.query_log._db
+    (pages,) = db.execute("PRAGMA page_count").fetchone()
+    db.execute(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full", for real
+    for _ in range(3):
+        filler = "ملء " * 3000  # long questions fill the last pages
+        own_bot.fake.user_says(16, filler[:400])
+        await own_bot.fake.await_messages(16)
+    replies = [await own_bot.ask(16, ANSWERED) for _ in range(3)]
+    assert all(quotes_of(reply) for reply in replies)  # every question still answered
+    assert not buttons(replies[-1])  # nothing logged for its buttons to refer to
+    warnings = [r for r in caplog.records if "cannot be written" in r.getMessage()]
+    assert len(warnings) == 1  # once, not once per message
+    db.execute("PRAGMA max_page_count = 1073741823")  # the disk has room again
+    reply = await own_bot.ask(16, ANSWERED)
+    assert buttons(reply) and any("writable again" in r.getMessage() for r in caplog.records)
+    query_id = int(buttons(reply)[0].split(":")[1])
+    assert own_bot.query_log.get(query_id).question == ANSWERED
+
+
 async def test_failed_reload_keeps_the_old_index(own_bot: RunningBot) -> None:
     shutil.rmtree(own_bot.corpus.data_dir)
     await own_bot.ask(ADMIN, "/reload")
