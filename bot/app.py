@@ -37,6 +37,7 @@ from bot.admin import (
     unanswered_command,
 )
 from bot.config import ConfigError, Settings
+from bot.flood import FloodGate
 from bot.handlers import (
     Services,
     ask_command,
@@ -148,7 +149,10 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         .post_init(set_commands)
         .build()
     )
-    application.bot_data["services"] = Services(settings, retriever, query_log)
+    application.bot_data["services"] = Services(
+        settings, retriever, query_log,
+        questions=FloodGate(settings.flood_per_minute), presses=FloodGate(settings.flood_per_minute),
+    )
 
     # Everyone
     application.add_handler(CommandHandler(["start", "help"], help_command))

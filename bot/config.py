@@ -37,6 +37,7 @@ class Settings:
     telegram_file_url: str | None = None  # where getFile's files are fetched; derived from the API URL when unset
     log_user_ids: bool = True  # False: the query log keeps a keyed hash of chat and user ids, not the ids
     log_days: int = 90  # the query log forgets questions older than this (0: never)
+    flood_per_minute: int = 20  # questions, and button presses, one person may make a minute (0: no limit)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -57,6 +58,7 @@ class Settings:
             telegram_file_url=environ.get("TELEGRAM_FILE_URL") or None,
             log_user_ids=parse_flag("ISNAD_LOG_USER_IDS", environ.get("ISNAD_LOG_USER_IDS", "true")),
             log_days=parse_days("ISNAD_LOG_DAYS", environ.get("ISNAD_LOG_DAYS", "90")),
+            flood_per_minute=parse_days("ISNAD_FLOOD_PER_MINUTE", environ.get("ISNAD_FLOOD_PER_MINUTE", "20")),
         )
 
     @property
@@ -94,9 +96,9 @@ def parse_flag(name: str, text: str) -> bool:
 
 
 def parse_days(name: str, text: str) -> int:
-    """A whole number of days, 0 or more; anything else is a ConfigError."""
+    """A whole number, 0 or more (days, or a count a minute); anything else is a ConfigError."""
     if not text.strip().isdigit():
-        raise ConfigError(f"{name} must be a whole number of days (0 keeps everything); got {text!r}.")
+        raise ConfigError(f"{name} must be a whole number, 0 or more; got {text!r}.")
     return int(text.strip())
 
 

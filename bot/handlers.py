@@ -20,6 +20,7 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.flood import FloodGate, Verdict
 from bot.rendering import (
     ERROR_TEXT,
     EXPIRED_BUTTON_TEXT,
@@ -27,6 +28,7 @@ from bot.rendering import (
     NO_MORE_TEXT,
     NOT_TEXT_TEXT,
     PARAGRAPH_GONE_TEXT,
+    SLOW_DOWN_TEXT,
     UNKNOWN_COMMAND_TEXT,
     answer_keyboard,
     examples_keyboard,
@@ -66,6 +68,8 @@ class Services:
     query_log: QueryLog
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     log_failing: bool = False  # the query log could not be written last time (warned once)
+    questions: FloodGate = field(default_factory=lambda: FloodGate(0))  # per person, set from the settings
+    presses: FloodGate = field(default_factory=lambda: FloodGate(0))
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -121,8 +125,20 @@ async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await answer_question(context, query.message, query.from_user.id, EXAMPLE_QUESTIONS[number])
 
 
+async def pressed_too_often(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """Flood control for buttons: over the limit, one alert, then the spinner just stops."""
+    query = update.callback_query
+    verdict = services(context).presses.check(query.from_user.id)
+    if verdict is Verdict.ALLOW:
+        return False
+    await query.answer(SLOW_DOWN_TEXT if verdict is Verdict.WARN else None, show_alert=verdict is Verdict.WARN)
+    return True
+
+
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the next quotes for the question the button belongs to."""
+    if await pressed_too_often(update, context):
+        return
     query = update.callback_query
     query_id, offset = int(context.match.group(1)), int(context.match.group(2))
     log = services(context).query_log
@@ -141,6 +157,8 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the whole paragraph around a quote, the quote in bold."""
+    if await pressed_too_often(update, context):
+        return
     query = update.callback_query
     query_id, position = int(context.match.group(1)), int(context.match.group(2))
     logged = await asyncio.to_thread(services(context).query_log.get, query_id)
@@ -159,6 +177,8 @@ async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Store 👍 or 👎 with the question."""
+    if await pressed_too_often(update, context):
+        return
     query = update.callback_query
     query_id, value = int(context.match.group(1)), int(context.match.group(2))
     await write_log(context, services(context).query_log.set_feedback, query_id, value)
@@ -183,6 +203,12 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def answer_question(context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, user_id: int, question: str) -> None:
     """Log the question, answer it in a worker thread while "typing…" shows, reply with quotes and buttons."""
+    verdict = services(context).questions.check(user_id)
+    if verdict is not Verdict.ALLOW:
+        if verdict is Verdict.WARN:
+            logger.warning("Flood: user %s in chat %s is over the limit; answering again when the minute passes", user_id, message.chat.id)
+            await send_html(context, message, SLOW_DOWN_TEXT)
+        return
     problem = question_problem(question, contains_arabic(question))
     if problem:
         await send_html(context, message, problem)

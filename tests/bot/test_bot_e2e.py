@@ -38,6 +38,7 @@ from bot.rendering import (
     NOT_ARABIC_TEXT,
     NOT_TEXT_TEXT,
     RELOAD_STARTED_TEXT,
+    SLOW_DOWN_TEXT,
     UNKNOWN_COMMAND_TEXT,
     UPLOAD_ADMIN_ONLY_TEXT,
     UPLOAD_STARTED_TEXT,
@@ -101,13 +102,14 @@ def make_corpus(folder: Path) -> Corpus:
 
 
 @asynccontextmanager
-async def running_bot(corpus: Corpus, fake: FakeTelegram) -> AsyncIterator[RunningBot]:
+async def running_bot(corpus: Corpus, fake: FakeTelegram, **options: Any) -> AsyncIterator[RunningBot]:
     settings = Settings(
         data_dir=corpus.data_dir,
         db_path=corpus.db_path,
         telegram_token=fake.token,
         telegram_api_url=fake.base_url,
         admin_ids=frozenset({ADMIN}),
+        **options,
     )
     query_log = QueryLog(corpus.db_path)
     try:
@@ -582,6 +584,26 @@ async def test_a_full_disk_stops_the_log_not_the_answers(own_bot: RunningBot, ca
     assert buttons(reply) and any("writable again" in r.getMessage() for r in caplog.records)
     query_id = int(buttons(reply)[0].split(":")[1])
     assert own_bot.query_log.get(query_id).question == ANSWERED
+
+
+async def test_a_flood_gets_one_slow_down_then_silence_and_slows_no_one_else(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    async with running_bot(make_corpus(tmp_path), fake_telegram, flood_per_minute=4) as bot:
+        fake = bot.fake
+        for _ in range(9):  # one account floods
+            fake.user_says(17, ANSWERED)
+        other = await bot.ask(18, ANSWERED)  # meanwhile someone else asks
+        assert quotes_of(other)
+        replies = await fake.await_messages(17, 5, timeout=20)
+        await quiet(fake, 17, 0.5)  # and then nothing more
+        answered = [r for r in replies if quotes_of(r)]
+        assert len(answered) == 4 and [r["plain_text"] for r in replies if not quotes_of(r)] == [SLOW_DOWN_TEXT]
+        # Button presses have their own limit: the fifth in a minute gets one alert, the rest a silent stop.
+        feedback = next(b for b in buttons(answered[0]) if b.startswith("f:"))
+        for _ in range(7):
+            await bot.press(17, answered[0], feedback)
+        await asyncio.sleep(0.5)
+        alerts = [a.get("text") for a in fake.callback_answers]
+        assert alerts.count(SLOW_DOWN_TEXT) == 1 and len(alerts) == 7
 
 
 async def test_failed_reload_keeps_the_old_index(own_bot: RunningBot) -> None:
