@@ -117,12 +117,26 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def example_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer the example question whose button was tapped."""
     query = update.callback_query
-    number = int(context.match.group(1))
-    if number >= len(EXAMPLE_QUESTIONS):
+    numbers = button_numbers(context)
+    if numbers is None or numbers[0] >= len(EXAMPLE_QUESTIONS):
         await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
         return
+    (number,) = numbers
     await query.answer()
     await answer_question(context, query.message, query.from_user.id, EXAMPLE_QUESTIONS[number])
+
+
+MAX_BUTTON_NUMBER = 2**62  # SQLite's integers end at 2**63; callback data may be crafted by hand
+
+
+def button_numbers(context: ContextTypes.DEFAULT_TYPE) -> tuple[int, ...] | None:
+    """The numbers a button's callback data carries, or None when it is not one of the bot's own (empty,
+    crafted, or out of range): such a press gets the polite "expired" answer, never an exception."""
+    match = context.match
+    if not isinstance(match, re.Match):
+        return None
+    numbers = tuple(int(group) for group in match.groups())
+    return numbers if all(abs(n) < MAX_BUTTON_NUMBER for n in numbers) else None
 
 
 async def pressed_too_often(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -140,7 +154,11 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if await pressed_too_often(update, context):
         return
     query = update.callback_query
-    query_id, offset = int(context.match.group(1)), int(context.match.group(2))
+    numbers = button_numbers(context)
+    if numbers is None:
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    query_id, offset = numbers
     log = services(context).query_log
     logged = await asyncio.to_thread(log.get, query_id)
     if logged is None:
@@ -160,7 +178,11 @@ async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if await pressed_too_often(update, context):
         return
     query = update.callback_query
-    query_id, position = int(context.match.group(1)), int(context.match.group(2))
+    numbers = button_numbers(context)
+    if numbers is None:
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    query_id, position = numbers
     logged = await asyncio.to_thread(services(context).query_log.get, query_id)
     if logged is None or position >= len(logged.quotes):
         await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
@@ -180,7 +202,11 @@ async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if await pressed_too_often(update, context):
         return
     query = update.callback_query
-    query_id, value = int(context.match.group(1)), int(context.match.group(2))
+    numbers = button_numbers(context)
+    if numbers is None:
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    query_id, value = numbers
     await write_log(context, services(context).query_log.set_feedback, query_id, value)
     await query.answer(FEEDBACK_THANKS[value])
 

@@ -37,6 +37,7 @@ from bot.rendering import (
     EXPIRED_BUTTON_TEXT,
     NOT_ARABIC_TEXT,
     NOT_TEXT_TEXT,
+    PARAGRAPH_GONE_TEXT,
     RELOAD_STARTED_TEXT,
     SLOW_DOWN_TEXT,
     UNKNOWN_COMMAND_TEXT,
@@ -409,6 +410,52 @@ async def test_buttons_more_paragraph_feedback(bot: RunningBot) -> None:
             break
         await asyncio.sleep(0.05)
     assert [answer.get("text") for answer in fake.callback_answers[-2:]] == [EXPIRED_BUTTON_TEXT] * 2
+
+
+FORGED = [
+    "p:1:99999",  # a quote position the question never had
+    "p:99999999999999999999:0",  # an id past any integer SQLite holds
+    "m:-1:3",
+    "f:1:+5",
+    "x:999",  # an example that does not exist
+    "p:1",
+    "\u202e💥<b>&",
+    "",
+]
+
+
+async def test_forged_and_stale_buttons_get_a_polite_reply_and_no_error(own_bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    reply = await own_bot.ask(19, ANSWERED)
+    query_id = int(buttons(reply)[0].split(":")[1])
+    forged = [*FORGED, f"p:{query_id}:0"]
+    # The article the quote came from is gone after a reload: its paragraph button is now stale.
+    for path in own_bot.corpus.data_dir.iterdir():
+        path.unlink()
+    own_bot.corpus.retriever.sync(own_bot.corpus.data_dir)
+    for data in forged:
+        own_bot.fake.press_button(19, reply["message_id"], data, strict=False)
+    for _ in range(100):
+        if len(own_bot.fake.callback_answers) >= len(forged):
+            break
+        await asyncio.sleep(0.05)
+    answers = [a.get("text") for a in own_bot.fake.callback_answers]
+    assert len(answers) == len(forged)
+    assert all(text in (EXPIRED_BUTTON_TEXT, PARAGRAPH_GONE_TEXT) for text in answers), answers
+    assert PARAGRAPH_GONE_TEXT in answers
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+async def test_admin_commands_in_a_group_go_by_the_user_id(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="bot.admin")
+    for command in ("/stats", "/unanswered", "/export", "/reload", "/add"):
+        bot.fake.user_says(GROUP + 1, command, chat_type="group", user_id=56)
+        [reply] = await bot.fake.await_messages(GROUP + 1)
+        assert reply["plain_text"] == ADMIN_ONLY_TEXT
+    assert len([r for r in caplog.records if "user 56" in r.getMessage()]) == 5
+    bot.fake.user_says(GROUP + 1, "/stats", chat_type="group", user_id=ADMIN)
+    [stats] = await bot.fake.await_messages(GROUP + 1)
+    assert "إحصاءات إسناد" in stats["plain_text"]
 
 
 async def test_non_admins_are_refused_and_logged(bot: RunningBot, caplog: pytest.LogCaptureFixture) -> None:
