@@ -61,7 +61,7 @@ logger = logging.getLogger(__name__)
 FLOOD_RETRIES = 5  # a 429 is waited out (retry_after) this many times before a send gives up
 NETWORK_RETRIES = 4  # a 5xx or a dropped connection on a send is retried this many times, with backoff
 POLL_TIMEOUT_SECONDS = 10  # long-poll duration of getUpdates
-BOOTSTRAP_RETRIES = 5  # getMe/deleteWebhook at start-up, when Telegram is briefly unreachable
+BOOTSTRAP_RETRIES = -1  # getMe/deleteWebhook at start-up: retried with backoff until Telegram answers (a 401 stops it)
 
 COMMANDS = (
     BotCommand("ask", "اطرح سؤالًا (في المجموعات: /ask ثم السؤال)"),

@@ -791,8 +791,13 @@ def test_upload_bench_times_a_file_until_it_is_answerable(corpus: Corpus, tmp_pa
     assert sorted(p.name for p in corpus.data_dir.iterdir()) == before  # a copy of the corpus, never the corpus
 
 
-def test_isnad_bot_on_a_fresh_database(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
-    """`run_bot` in its own process: ingests into a new ISNAD_DB, polls, answers, stops cleanly on SIGINT."""
+@pytest.mark.parametrize("telegram_down", [False, True], ids=["telegram up", "telegram failing at start"])
+def test_isnad_bot_on_a_fresh_database(tmp_path: Path, fake_telegram: FakeTelegram, telegram_down: bool) -> None:
+    """`run_bot` in its own process: ingests into a new ISNAD_DB, polls, answers, stops cleanly on SIGINT;
+    with Telegram failing at start (getMe slow, then answering 502 twice), it retries until it is back."""
+    if telegram_down:
+        fake_telegram.fail_next("getMe", status=502, times=2)
+        fake_telegram.delay("getMe", 3.0)
     environment = {
         **os.environ,
         "ISNAD_DATA": str(PROJECT_ROOT / "data"),
@@ -818,6 +823,8 @@ def test_isnad_bot_on_a_fresh_database(tmp_path: Path, fake_telegram: FakeTelegr
     assert process.returncode == 0, logs
     assert fake_telegram.token not in logs
     assert "Bot @isnad_test_bot is up" in logs
+    if telegram_down:
+        assert logs.count("getMe failed (Bad Gateway); retrying in") == 2, logs  # a clear line for each failed attempt
 
 
 def test_isnad_bot_with_a_rejected_token(tmp_path: Path, fake_telegram: FakeTelegram, capsys: pytest.CaptureFixture[str]) -> None:
