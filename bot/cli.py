@@ -53,7 +53,8 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
     )
     load.add_argument("--chats", type=int, default=50, help="concurrent chats (default 50)")
     load.add_argument("--questions", type=int, default=4, help="questions per chat (default 4)")
-    load.set_defaults(run=lambda args: _run_loadtest(settings, args.chats, args.questions))
+    load.add_argument("--faults", type=float, default=0.0, help="share of the bot's Bot API calls failing at random, e.g. 0.05")
+    load.set_defaults(run=lambda args: _run_loadtest(settings, args.chats, args.questions, args.faults))
 
     upload = commands.add_parser(
         "bench-upload",
@@ -83,10 +84,10 @@ def _run_upload_bench(settings: Settings, path: Path) -> int:
     return run_upload_bench(settings, path)
 
 
-def _run_loadtest(settings: Settings, chats: int, questions: int) -> int:
+def _run_loadtest(settings: Settings, chats: int, questions: int, faults: float = 0.0) -> int:
     from bot.loadtest import run_loadtest
 
-    return run_loadtest(settings, chats, questions)
+    return run_loadtest(settings, chats, questions, faults)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -375,6 +375,17 @@ class FakeTelegram:
         """The next `times` calls of `method` fail with `status`; a 429 carries retry_after (default 1)."""
         self._api.fail_next(method, injected_error(status, retry_after, description), times)
 
+    def forget_chat(self, chat_id: int) -> int:
+        """Forget the chat's messages (its cursors start again); returns how many the bot had sent there."""
+        self._message_cursors.pop(chat_id, None)
+        self._edit_cursors.pop(chat_id, None)
+        return self._api.forget_chat(chat_id)
+
+    def chaos(self, rate: float, seed: int = 0) -> None:
+        """A `rate` share of the bot's calls (getUpdates aside) fail at random from now on: 429, 502, a dropped
+        connection or a slow answer (0 stops it)."""
+        self._api.chaos(rate, seed)
+
     def delay(self, method: str, seconds: float, times: int = 1) -> None:
         """The next `times` calls of `method` are answered only after `seconds`."""
         self._api.delay_next(method, seconds, times)

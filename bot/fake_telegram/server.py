@@ -15,6 +15,7 @@ import functools
 import itertools
 import json
 import logging
+import random
 import re
 import threading
 import time
@@ -51,6 +52,7 @@ CHAT_ACTIONS = frozenset(
     }
 )
 # Delivered when the bot has not asked for specific kinds (Telegram's default leaves these three out).
+CALL_LOG_LIMIT = 2_000
 _OPT_IN_UPDATES = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _BUTTON_ACTIONS = (
     "url",
@@ -185,9 +187,11 @@ class FakeBotApi:
         self._actions: dict[int, list[str]] = defaultdict(list)
         self._callback_answers: list[dict[str, Any]] = []
         self._open_inline_queries: set[str] = set()
+        self._chaos: Chaos | None = None
         self._files: dict[str, tuple[str, bytes]] = {}  # file_id -> (file_path, bytes), fetched at /file/bot<token>/<path>
         self._inline_answers: dict[str, dict[str, Any]] = {}
-        self._calls: list[tuple[str, Params]] = []
+        # The latest calls only: a soak makes hundreds of thousands, and the driver asks about recent ones.
+        self._calls: deque[tuple[str, Params]] = deque(maxlen=CALL_LOG_LIMIT)
         self._rejections: list[tuple[str, Params, str]] = []
         self._commands: dict[tuple[str, str], list[dict[str, Any]]] = {}
         self._last_commands: list[dict[str, Any]] = []
@@ -259,6 +263,11 @@ class FakeBotApi:
             self._calls.append((name, copy.deepcopy(params)))
             delay = self._delays[name.lower()].popleft() if self._delays[name.lower()] else None
             fault = self._faults[name.lower()].popleft() if self._faults[name.lower()] else None
+            if fault is None and delay is None and self._chaos is not None and name != "getUpdates":
+                delay, fault, drop = self._chaos.draw()
+                if drop:  # the connection drops before the call is carried out, as a flaky network does
+                    request.transport.close()
+                    return web.Response(status=HTTPStatus.BAD_GATEWAY)
         logger.debug("%s chat_id=%s", name, params.get("chat_id"))
         if delay is not None:
             await asyncio.sleep(delay)
@@ -284,6 +293,21 @@ class FakeBotApi:
         """Make the next `times` calls of `method` fail with `error`."""
         with self._lock:
             self._faults[method.lower()].extend([error] * times)
+
+    def forget_chat(self, chat_id: int) -> int:
+        """Drop what the chat holds (its messages, sent records and edits), as a long soak must to measure the
+        bot's memory rather than this fake's; returns how many sent messages were dropped."""
+        with self._lock:
+            dropped = len(self._sent.pop(chat_id, []))
+            self._messages.pop(chat_id, None)
+            self._edits.pop(chat_id, None)
+            return dropped
+
+    def chaos(self, rate: float, seed: int = 0) -> None:
+        """From now on, a `rate` share of calls (getUpdates aside) fail at random: a 429 with retry_after, a
+        502, a dropped connection, or a slow answer; the same seed gives the same faults. 0 stops it."""
+        with self._lock:
+            self._chaos = Chaos(rate, random.Random(seed)) if rate > 0 else None
 
     def delay_next(self, method: str, seconds: float, times: int) -> None:
         """Make the next `times` calls of `method` sleep `seconds` before being answered."""
@@ -414,7 +438,7 @@ class FakeBotApi:
     def calls(self) -> list[tuple[str, Params]]:
         """Every authenticated API call as (method, params), in arrival order."""
         with self._lock:
-            return copy.deepcopy(self._calls)
+            return copy.deepcopy(list(self._calls))
 
     def rejections(self) -> list[tuple[str, Params, str]]:
         """Every call answered with an error, as (method, params, description)."""
@@ -790,6 +814,25 @@ async def _read_params(request: web.Request) -> Params:
                 (key, value if isinstance(value, str) else UploadedFile(value.filename, value.file.read())) for key, value in form.items()
             )
     return {key: _coerce(key, value) for key, value in params.items()}
+
+
+@dataclass(frozen=True)
+class Chaos:
+    """Random faults for a soak: each call fails with probability `rate`, one of four ways."""
+
+    rate: float
+    random: random.Random
+
+    def draw(self) -> tuple[float | None, ApiError | None, bool]:
+        """(delay, error, drop the connection) for one call."""
+        if self.random.random() >= self.rate:
+            return None, None, False
+        kind = self.random.choice(("429", "502", "drop", "slow"))
+        if kind == "429":
+            return None, ApiError(HTTPStatus.TOO_MANY_REQUESTS, "Too Many Requests: retry after 1", retry_after=1), False
+        if kind == "502":
+            return None, ApiError(HTTPStatus.BAD_GATEWAY, "Bad Gateway"), False
+        return (0.8, None, False) if kind == "slow" else (None, None, True)
 
 
 @dataclass(frozen=True)
