@@ -11,9 +11,12 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
+from typing import TypeVar
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
@@ -37,6 +40,7 @@ from retrieval.answers import Problem
 from retrieval.upload import MAX_UPLOAD_BYTES, UploadReport
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 STATS_DAYS = 7
 UNANSWERED_DAYS = 7
 MAX_DAYS = 365
@@ -45,28 +49,36 @@ MAX_DAYS = 365
 async def reload_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Re-ingest the data folder in a worker thread; questions keep being answered from the old index."""
     state = services(context)
+    logger.info("Reload of %s requested by user %s", state.settings.data_dir, update.effective_user.id)
+    done = await change_corpus(update, context, RELOAD_STARTED_TEXT, partial(state.retriever.sync, state.settings.data_dir))
+    if done is None:
+        return
+    notice, report = done
+    logger.info(
+        "Reloaded in %.2fs: %d added, %d updated, %d removed, %d problems",
+        report.seconds, len(report.added), len(report.updated), len(report.removed), len(report.problems),
+    )
+    await notice.edit_text(render_reload_report(report), parse_mode=ParseMode.HTML)
+
+
+async def change_corpus(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, started: str, change: Callable[[], T]
+) -> tuple[Message, T] | None:
+    """Run one change of the corpus at a time (a reload or an upload) in a worker thread, behind a notice the
+    caller edits with the result; a failure is reported on the notice and the old index keeps serving."""
+    state = services(context)
     message = update.effective_message
     if state.reload_lock.locked():
         await message.reply_text(RELOAD_BUSY_TEXT)
-        return
+        return None
     async with state.reload_lock:
-        notice = await message.reply_text(RELOAD_STARTED_TEXT)
-        logger.info("Reload of %s requested by user %s", state.settings.data_dir, update.effective_user.id)
+        notice = await message.reply_text(started)
         try:
-            report = await asyncio.to_thread(state.retriever.sync, state.settings.data_dir)
+            return notice, await asyncio.to_thread(change)
         except Exception as error:  # the edge: any failure is reported; the old index keeps serving
-            logger.exception("Reload failed; the previous index keeps serving")
+            logger.exception("Changing the corpus failed; the previous index keeps serving")
             await notice.edit_text(render_reload_failure(error), parse_mode=ParseMode.HTML)
-            return
-        logger.info(
-            "Reloaded in %.2fs: %d added, %d updated, %d removed, %d problems",
-            report.seconds,
-            len(report.added),
-            len(report.updated),
-            len(report.removed),
-            len(report.problems),
-        )
-        await notice.edit_text(render_reload_report(report), parse_mode=ParseMode.HTML)
+            return None
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -129,22 +141,14 @@ async def add_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def _add_articles(update: Update, context: ContextTypes.DEFAULT_TYPE, name: str, data: bytes) -> None:
-    """One upload at a time (and never during a /reload); the old index serves until the new one is in."""
+    """One change of the corpus at a time; a file taken back out if its sync fails; the old index serves meanwhile."""
     state = services(context)
-    message = update.effective_message
-    if state.reload_lock.locked():
-        await message.reply_text(RELOAD_BUSY_TEXT)
+    done = await change_corpus(update, context, UPLOAD_STARTED_TEXT, partial(state.retriever.add_file, state.settings.data_dir, name, data))
+    if done is None:
         return
-    async with state.reload_lock:
-        notice = await message.reply_text(UPLOAD_STARTED_TEXT)
-        try:
-            report = await asyncio.to_thread(state.retriever.add_file, state.settings.data_dir, name, data)
-        except Exception as error:  # the edge: the file was taken back out; the old index keeps serving
-            logger.exception("Adding %s failed; the corpus is as it was", name)
-            await notice.edit_text(render_reload_failure(error), parse_mode=ParseMode.HTML)
-            return
-        logger.info("Upload %s by user %s: %s", name, update.effective_user.id, report.saved_as or "refused")
-        await notice.edit_text(render_upload_report(report), parse_mode=ParseMode.HTML)
+    notice, report = done
+    logger.info("Upload %s by user %s: %s", name, update.effective_user.id, report.saved_as or "refused")
+    await notice.edit_text(render_upload_report(report), parse_mode=ParseMode.HTML)
 
 
 async def refuse_upload(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
