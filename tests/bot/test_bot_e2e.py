@@ -47,6 +47,7 @@ from bot.rendering import (
 from bot.upload_bench import run_upload_bench
 from retrieval import Retriever
 from retrieval.query_log import QueryLog
+from tests.retrieval.test_killed import synthetic_archive
 
 ADMIN = 777
 GROUP = -1001
@@ -825,6 +826,62 @@ def test_isnad_bot_on_a_fresh_database(tmp_path: Path, fake_telegram: FakeTelegr
     assert "Bot @isnad_test_bot is up" in logs
     if telegram_down:
         assert logs.count("getMe failed (Bad Gateway); retrying in") == 2, logs  # a clear line for each failed attempt
+
+
+def test_killed_mid_reload_the_bot_restarts_consistent_and_finishes_the_work(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    """`kill -9` while a /reload builds the new index: after a restart the database is consistent, every
+    question answered before is in the query log, the bot answers, and its start-up sync finishes the work."""
+    data = tmp_path / "data"
+    shutil.copytree(PROJECT_ROOT / "data", data)
+    environment = {
+        **os.environ,
+        "ISNAD_DATA": str(data),
+        "ISNAD_DB": str(tmp_path / "isnad.db"),
+        "TELEGRAM_BOT_TOKEN": fake_telegram.token,
+        "TELEGRAM_API_URL": fake_telegram.base_url,
+        "ADMIN_IDS": str(ADMIN),
+    }
+    script = "from bot.app import run_bot; from bot.config import Settings; raise SystemExit(run_bot(Settings.from_env(dotenv=False)))"
+
+    def start() -> subprocess.Popen:
+        with (tmp_path / "bot.log").open("a") as log_file:
+            return subprocess.Popen([sys.executable, "-c", script], cwd=tmp_path, env=environment, stderr=log_file)
+
+    def reply(chat_id: int, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if fake_telegram.messages(chat_id):
+                return fake_telegram.messages(chat_id)[-1]
+            time.sleep(0.05)
+        raise AssertionError((tmp_path / "bot.log").read_text())
+
+    bot = start()
+    try:
+        for chat_id in (41, 42):
+            fake_telegram.user_says(chat_id, ANSWERED)
+            assert quotes_of(reply(chat_id))
+        synthetic_archive(data / "synthetic.jsonl", 3000)
+        fake_telegram.user_says(ADMIN, "/reload")
+        assert reply(ADMIN)["plain_text"] == RELOAD_STARTED_TEXT
+        time.sleep(1.5)  # ingesting 3,000 articles and building their index takes several seconds
+        bot.send_signal(signal.SIGKILL)
+        bot.wait(timeout=10)
+    finally:
+        bot.kill()
+    assert not [m for m in fake_telegram.messages(ADMIN) if "اكتملت" in m["plain_text"]], "the reload finished before the kill"
+
+    with sqlite3.connect(tmp_path / "isnad.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        asked = [row[0] for row in connection.execute("SELECT chat_id FROM queries ORDER BY id")]
+    assert asked[:2] == [41, 42]  # every question answered before the kill is in the log
+
+    bot = start()  # its start-up sync finishes the interrupted work
+    try:
+        fake_telegram.user_says(43, "خبر اصطناعي رقم 1234")
+        assert "خبر اصطناعي رقم 1234" in reply(43, timeout=120)["plain_text"]
+    finally:
+        bot.send_signal(signal.SIGINT)
+        bot.wait(timeout=15)
 
 
 def test_isnad_bot_with_a_rejected_token(tmp_path: Path, fake_telegram: FakeTelegram, capsys: pytest.CaptureFixture[str]) -> None:
