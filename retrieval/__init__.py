@@ -6,7 +6,8 @@
     answer = retriever.ask("متى زار بينيت موسكو؟")
 
 Data flow: articles.py (read files) → chunking.py / sentences.py (spans) → store.py (SQLite)
-→ index.py (TF-IDF, arabic.py analyzer) → ranking.py (passages, then sentences) → engine.py (the API).
+→ index.py (TF-IDF passages, BM25 articles; arabic.py analyzer) → ranking.py (candidates; lexicon.py and
+wordnet.py for related words) → features.py → model.py (fitted with training.py) → engine.py (the API).
 """
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote

@@ -1,8 +1,8 @@
 """From a question to ranked sentences: candidate articles and passages, their sentences, then "is this an answer?".
 
 1. The question's terms, and at a lower weight those of its related words: the MSA equivalents of its
-   colloquial words (``retrieval/lexicon.py``), its broken plural or singular and its synonyms
-   (``retrieval/wordnet.py``).
+   colloquial words (``retrieval/lexicon.py``) and its synonyms (``retrieval/wordnet.py``; its broken plural
+   or singular too when ``plural_weight`` is set, off by default: measured, they cost more than they gave).
 2. Candidates: the best passages by cosine, and the best articles by BM25 over title and text (an article
    names its topic in the title and lead, which the answering sentence often does not repeat); the
    sentences of the best passages and of the best articles' passages.
