@@ -297,6 +297,7 @@ def token_cues(token: str) -> int:
     return 0
 
 
+@lru_cache(maxsize=200_000)
 def _cue_readings(token: str) -> tuple[str, ...]:
     """The token as written, then without its conjunction, article or preposition (والمساء → المساء → مساء),
     then without the adverbial alef (صباحا → صباح): a cue word is found under any of them."""
@@ -345,7 +346,12 @@ def _shows(token: str, cue: int) -> bool:
 
 def dated_relatively(text: str) -> bool:
     """The text dates itself by the day it was written (أمس، اليوم، الأحد الماضي، الشهر المقبل …)."""
-    return any(word in _RELATIVE_DATES for token in tokenize(text) for word in _cue_readings(token))
+    return any(_dates_relatively(token) for token in tokenize(text))
+
+
+@lru_cache(maxsize=200_000)
+def _dates_relatively(token: str) -> bool:
+    return any(word in _RELATIVE_DATES for word in _cue_readings(token))
 
 
 def wanted_cue(kind: QuestionType) -> int:

@@ -48,6 +48,7 @@ class Retriever:
         self._index = index
         self._sync_lock = threading.Lock()
         self._local = threading.local()
+        self._citations: dict[str, tuple[str | None, str | None]] = {}  # doc_id → (outlet, date), cleared by a sync
 
     @classmethod
     def open(
@@ -90,6 +91,7 @@ class Retriever:
                         self._index = extend_index(store, self._index, report, progress)
                     else:
                         self._index = load_or_build(store, self._index.params, progress)
+                    self._citations = {}
             finally:
                 store.close()
             return replace(report, seconds=time.perf_counter() - started)
@@ -141,7 +143,10 @@ class Retriever:
         shown = [*quotes, *([closest] if closest else [])]
         if not shown:
             return quotes, closest
-        sources = self._store().citations(list({q.doc_id for q in shown}))
+        unknown = [doc_id for doc_id in {q.doc_id for q in shown} if doc_id not in self._citations]
+        if unknown:  # outlets and dates change only with the corpus: kept until the next sync
+            self._citations.update(self._store().citations(unknown))
+        sources = self._citations
         cue = wanted_cue(question_type(question)) & (CUE_TIME | CUE_NUMBER)
         cited = [
             replace(
