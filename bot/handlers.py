@@ -80,7 +80,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     """Say what the bot knows and how to ask, with example questions to tap."""
     retriever = services(context).retriever
     stats = await asyncio.to_thread(retriever.stats)
-    examples = await asyncio.to_thread(answerable_examples, retriever)
+    examples = {n: answer.question for n, answer in (await asyncio.to_thread(answerable_examples, retriever)).items()}
     await update.effective_message.reply_html(
         help_text(stats, context.bot.username, list(examples.values())),
         reply_markup=examples_keyboard(examples) if examples else None,
@@ -139,25 +139,26 @@ def button_numbers(context: ContextTypes.DEFAULT_TYPE) -> tuple[int, ...] | None
     return numbers if all(abs(n) < MAX_BUTTON_NUMBER for n in numbers) else None
 
 
-async def pressed_too_often(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """Flood control for buttons: over the limit, one alert, then the spinner just stops."""
+async def button_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[int, ...] | None:
+    """The numbers of a press to act on; None when it was answered already: over the flood limit (one
+    alert, then the spinner just stops) or not one of the bot's own buttons (the polite "expired")."""
     query = update.callback_query
     verdict = services(context).presses.check(query.from_user.id)
-    if verdict is Verdict.ALLOW:
-        return False
-    await query.answer(SLOW_DOWN_TEXT if verdict is Verdict.WARN else None, show_alert=verdict is Verdict.WARN)
-    return True
+    if verdict is not Verdict.ALLOW:
+        await query.answer(SLOW_DOWN_TEXT if verdict is Verdict.WARN else None, show_alert=verdict is Verdict.WARN)
+        return None
+    numbers = button_numbers(context)
+    if numbers is None:
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+    return numbers
 
 
 async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the next quotes for the question the button belongs to."""
-    if await pressed_too_often(update, context):
+    numbers = await button_press(update, context)
+    if numbers is None:
         return
     query = update.callback_query
-    numbers = button_numbers(context)
-    if numbers is None:
-        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
-        return
     query_id, offset = numbers
     log = services(context).query_log
     logged = await asyncio.to_thread(log.get, query_id)
@@ -175,13 +176,10 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the whole paragraph around a quote, the quote in bold."""
-    if await pressed_too_often(update, context):
+    numbers = await button_press(update, context)
+    if numbers is None:
         return
     query = update.callback_query
-    numbers = button_numbers(context)
-    if numbers is None:
-        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
-        return
     query_id, position = numbers
     logged = await asyncio.to_thread(services(context).query_log.get, query_id)
     if logged is None or position >= len(logged.quotes):
@@ -199,13 +197,10 @@ async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def feedback_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Store 👍 or 👎 with the question."""
-    if await pressed_too_often(update, context):
+    numbers = await button_press(update, context)
+    if numbers is None:
         return
     query = update.callback_query
-    numbers = button_numbers(context)
-    if numbers is None:
-        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
-        return
     query_id, value = numbers
     await write_log(context, services(context).query_log.set_feedback, query_id, value)
     await query.answer(FEEDBACK_THANKS[value])
@@ -298,12 +293,12 @@ async def send_html(
     )
 
 
-def answerable_examples(retriever: Retriever) -> dict[int, str]:
-    """Up to SHOWN_EXAMPLES example questions (by number) that the current corpus answers."""
-    examples: dict[int, str] = {}
+def answerable_examples(retriever: Retriever) -> dict[int, Answer]:
+    """Up to SHOWN_EXAMPLES example questions (by number) that the current corpus answers, with their answers."""
+    examples: dict[int, Answer] = {}
     for number, question in enumerate(EXAMPLE_QUESTIONS):
-        if len(examples) < SHOWN_EXAMPLES and retriever.ask(question, top_k=1).found:
-            examples[number] = question
+        if len(examples) < SHOWN_EXAMPLES and (answer := retriever.ask(question, top_k=1)).found:
+            examples[number] = answer
     return examples
 
 

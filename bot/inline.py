@@ -13,8 +13,8 @@ from telegram import InlineQueryResultArticle, InputTextMessageContent, LinkPrev
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from bot.handlers import EXAMPLE_QUESTIONS, answerable_examples, services, write_log
-from bot.rendering import question_problem, render_answer
+from bot.handlers import answerable_examples, services, write_log
+from bot.rendering import question_problem, render_answer, shorten
 from retrieval.answers import Answer
 from retrieval.arabic import contains_arabic
 
@@ -31,8 +31,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     state = services(context)
     if not text:
         examples = await asyncio.to_thread(answerable_examples, state.retriever)
-        answers = [await asyncio.to_thread(state.retriever.ask, EXAMPLE_QUESTIONS[n], 1) for n in examples]
-        results = [result for n, answer in enumerate(answers) for result in example_result(n, answer)]
+        results = [example_result(n, answer) for n, answer in examples.items()]
     elif question_problem(text, contains_arabic(text)):
         results = []  # not a question isnad can take: Telegram shows nothing, as it does for an unknown word
     else:
@@ -51,22 +50,16 @@ def inline_results(answer: Answer) -> list[InlineQueryResultArticle]:
     for n, quote in enumerate(answer.quotes):
         single = Answer(answer.question, (quote,), answer.elapsed_ms, confidence=answer.confidence)
         source = f"{quote.title} — الفقرة {quote.paragraph}"
-        results.append(_article(f"q{n}", _cut(quote.text, TITLE_CHARS), source, render_answer(single).html))
+        results.append(_article(f"q{n}", shorten(quote.text, TITLE_CHARS), source, render_answer(single).html))
     return results
 
 
-def example_result(number: int, answer: Answer) -> list[InlineQueryResultArticle]:
-    """An example question as a result whose message is its answer (nothing when it has none)."""
-    if not answer.found:
-        return []
-    return [_article(f"x{number}", answer.question, _cut(answer.quotes[0].text, TITLE_CHARS), render_answer(answer).html)]
+def example_result(number: int, answer: Answer) -> InlineQueryResultArticle:
+    """An example question (one the corpus answers) as a result whose message is its answer."""
+    return _article(f"x{number}", answer.question, shorten(answer.quotes[0].text, TITLE_CHARS), render_answer(answer).html)
 
 
 def _article(result_id: str, title: str, description: str, html: str) -> InlineQueryResultArticle:
     """A result whose message is ``html`` (render_answer keeps it within Telegram's 4,096 characters)."""
     content = InputTextMessageContent(html, parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
     return InlineQueryResultArticle(result_id, title, content, description=description)
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -135,7 +135,7 @@ def render_no_answer(answer: Answer) -> str:
     such, when the model found one worth reading; and how to rephrase."""
     lines = [f"🤷 لم أجد في المقالات ما يجيب عن سؤالك: «{_echo(answer.question)}».", ""]
     if answer.missing:
-        named = "، ".join(f"«{escape(_cut(word, 40), quote=False)}»" for word in answer.missing[:MISSING_WORDS])
+        named = "، ".join(f"«{escape(shorten(word, 40), quote=False)}»" for word in answer.missing[:MISSING_WORDS])
         lines += [f"لا تذكر المقالات: {named}.", ""]
     if answer.closest is not None:
         quote = _fitting_prefix(answer.closest.text, CLOSEST_QUOTE_LENGTH)
@@ -185,7 +185,7 @@ def render_reload_report(report: IngestReport) -> str:
 
 def render_upload_report(report: UploadReport) -> str:
     """What an upload added (and under which name), or every reason it was refused, by line."""
-    name = f"«{escape(_cut(report.name, 80), quote=False)}»"
+    name = f"«{escape(shorten(report.name, 80), quote=False)}»"
     if not report.accepted:
         lines = [f"❌ لم أُضف الملف {name}، ولم يتغير شيء في المقالات:"]
         lines += [
@@ -329,10 +329,11 @@ def _fitting_prefix(text: str, budget: int) -> str:
 
 
 def _echo(question: str) -> str:
-    return escape(_cut(question, ECHOED_QUESTION_LENGTH), quote=False)
+    return escape(shorten(question, ECHOED_QUESTION_LENGTH), quote=False)
 
 
-def _cut(text: str, limit: int) -> str:
+def shorten(text: str, limit: int) -> str:
+    """The text, cut to ``limit`` characters with "…" when longer."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

@@ -146,14 +146,14 @@ class Retriever:
         unknown = [doc_id for doc_id in {q.doc_id for q in shown} if doc_id not in self._citations]
         if unknown:  # outlets and dates change only with the corpus: kept until the next sync
             self._citations.update(self._store().citations(unknown))
-        sources = self._citations
         cue = wanted_cue(question_type(question)) & (CUE_TIME | CUE_NUMBER)
         cited = [
             replace(
-                q, source=sources.get(q.doc_id, (None, None))[0], published=sources.get(q.doc_id, (None, None))[1],
+                q, source=source, published=published,
                 highlights=cue_spans(q.text, cue) if cue else (), dated_relatively=dated_relatively(q.text),
             )
             for q in shown
+            for source, published in [self._citations.get(q.doc_id, (None, None))]
         ]
         return tuple(cited[: len(quotes)]), (cited[-1] if closest else None)
 

@@ -201,7 +201,8 @@ def margin(b: Best) -> float:
 
 
 def best_words(b: Best) -> float:
-    return float(words_held_related(b.candidates)[b.order[0]] + words_held(b.candidates)[b.order[0]])
+    """The share of the question's words the best sentence holds, related words included."""
+    return float(b.candidates.share(b.candidates.held_related)[b.order[0]])
 
 
 def best_article_all_words(b: Best) -> float:

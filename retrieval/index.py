@@ -125,12 +125,7 @@ class TfidfIndex:
         times, for ranking articles by BM25; and the titles' own rows, for the title-match feature."""
         words = _word_columns(counts, self.is_word_)
         titles = _word_columns(title_counts, self.is_word_)
-        n_docs = len(tables.doc_ids)
-        lengths = np.bincount(tables.sent_doc, minlength=n_docs)
-        membership = sparse.csr_matrix(
-            (np.ones(len(tables.sent_doc), dtype=np.float32), np.arange(len(tables.sent_doc)), np.concatenate([[0], np.cumsum(lengths)])),
-            shape=(n_docs, len(tables.sent_doc)),
-        )
+        membership = _membership(self.doc_first, self.doc_last, len(tables.sent_doc))  # an article is a run of sentences
         documents = (membership @ words + TITLE_WEIGHT * titles).tocsc()
         self.d_indptr_, self.d_indices_, self.d_tf_ = _compact(documents)
         self.d_len_ = np.asarray(documents.sum(axis=1)).ravel().astype(np.float32)

@@ -71,14 +71,13 @@ MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none
 
 def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams, models: Models) -> Ranked:
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
-    written = as_written(question)
     found = gather_candidates(index, question, params)
     if isinstance(found, str):
-        return Ranked((), (), 0.0, found, missing=tuple(written.get(w, w) for w in unknown_words(index, question)))
+        return Ranked((), (), 0.0, found, missing=_as_written(question, unknown_words(index, question)))
     candidates, words = found
     best = score_candidates(candidates, models)
     confidence = answer_confidence(best, models)
-    missing = tuple(written.get(w, w) for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known)
+    missing = _as_written(question, [w for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known])
     top = int(best.order[0])
     probabilities = sigmoid(best.scores)
     if not answers(best, confidence, models):
@@ -90,6 +89,14 @@ def rank_sentences(index: TfidfIndex, question: str, limit: int, params: Ranking
     return Ranked(
         tuple(int(candidates.sentence_ids[i]) for i in kept), tuple(float(probabilities[i]) for i in kept), confidence, missing=missing
     )
+
+
+def _as_written(question: str, tokens: list[str]) -> tuple[str, ...]:
+    """These normalized tokens as the question writes them (read only when there are any)."""
+    if not tokens:
+        return ()
+    written = as_written(question)
+    return tuple(written.get(token, token) for token in tokens)
 
 
 def answer_confidence(best: Best, models: Models) -> float:
