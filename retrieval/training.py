@@ -107,6 +107,12 @@ def _squad_article(q: evaluation.EvalQuestion) -> str:
     return q.answers[0].doc_id.split("_")[0] if q.answers else q.id
 
 
+def feature_columns(features: tuple[str, ...]) -> list[int]:
+    """Where these features are in an example's matrix (which holds every SENTENCE_FEATURES column)."""
+    names = list(SENTENCE_FEATURES)
+    return [names.index(feature) for feature in features]
+
+
 def fit_ranker(examples: list[Example], features: tuple[str, ...], seed: int = 0) -> LinearModel:
     """A pairwise logistic regression (answer sentence ahead of another candidate of the same question),
     then Platt scaling of its score, so that σ(score) is the probability that a sentence holds the answer.
@@ -117,7 +123,7 @@ def fit_ranker(examples: list[Example], features: tuple[str, ...], seed: int = 0
     0.363 → pairwise 0.405 on news-dev, 0.712 → 0.722 on XQuAD.
     """
     used = [e for e in examples if e.answerable and e.hits.any() and not e.hits.all()]
-    columns = [list(SENTENCE_FEATURES).index(f) for f in features]
+    columns = feature_columns(features)
     rng = np.random.default_rng(seed)
     differences, weights = [], []
     for e, weight in zip(used, dataset_weights(used), strict=True):
@@ -155,7 +161,7 @@ def dataset_weights(examples: list[Example]) -> np.ndarray:
 def ranked(example: Example, ranker: LinearModel) -> Best | None:
     if example.candidates is None or not len(example.hits):
         return None
-    columns = [list(SENTENCE_FEATURES).index(f) for f in ranker.features]
+    columns = feature_columns(ranker.features)
     matrix = example.matrix[:, columns]
     scores = ranker.score(matrix)
     return Best(example.candidates, scores, np.argsort(-scores, kind="stable"))
