@@ -74,7 +74,10 @@ async def change_corpus(
     async with state.reload_lock:
         notice = await message.reply_text(started)
         try:
-            return notice, await asyncio.to_thread(change)
+            result = await asyncio.to_thread(change)
+            if state.worker is not None:
+                state.worker.poke()  # the new articles' sentences are embedded in the background
+            return notice, result
         except Exception as error:  # the edge: any failure is reported; the old index keeps serving
             logger.exception("Changing the corpus failed; the previous index keeps serving")
             await notice.edit_text(render_reload_failure(error), parse_mode=ParseMode.HTML)

@@ -37,6 +37,7 @@ from bot.admin import (
     unanswered_command,
 )
 from bot.config import ConfigError, Settings
+from bot.conversations import Conversations
 from bot.flood import FloodGate
 from bot.handlers import (
     Services,
@@ -47,14 +48,17 @@ from bot.handlers import (
     feedback_button,
     help_command,
     more_button,
+    new_command,
     paragraph_button,
     question_message,
     unknown_command,
     unsupported_message,
 )
 from bot.inline import inline_query
-from retrieval import RetrievalError, Retriever
+from retrieval import IngestReport, RetrievalError, Retriever
 from retrieval.query_log import QueryLog
+from retrieval.semantic.encoder import load_encoder
+from retrieval.semantic.worker import EmbeddingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +70,7 @@ BOOTSTRAP_RETRIES = -1  # getMe/deleteWebhook at start-up: retried with backoff 
 COMMANDS = (
     BotCommand("ask", "اطرح سؤالًا (في المجموعات: /ask ثم السؤال)"),
     BotCommand("help", "ما الذي أعرفه وكيف تسألني"),
+    BotCommand("new", "موضوع جديد: انسَ ما سبق من المحادثة"),
     BotCommand("start", "البداية"),
 )
 
@@ -146,17 +151,22 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         .pool_timeout(15)
         .get_updates_connect_timeout(10)
         .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 5)
-        .post_init(set_commands)
+        .post_init(start_up)
+        .post_stop(shut_down)
         .build()
     )
+    encoder = retriever.encoder
     application.bot_data["services"] = Services(
         settings, retriever, query_log,
         questions=FloodGate(settings.flood_per_minute), presses=FloodGate(settings.flood_per_minute),
+        worker=EmbeddingWorker(retriever, type(encoder)) if encoder is not None else None,
+        conversations=Conversations(settings.context_minutes * 60),
     )
 
     # Everyone
     application.add_handler(CommandHandler(["start", "help"], help_command))
     application.add_handler(CommandHandler("ask", ask_command))
+    application.add_handler(CommandHandler("new", new_command))
     # Admins; the same commands from anyone else are refused
     application.add_handler(CommandHandler("reload", reload_command, filters=admins))
     application.add_handler(CommandHandler("stats", stats_command, filters=admins))
@@ -185,10 +195,27 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     return application
 
 
-async def set_commands(application: Application) -> None:
-    """Publish the command menu; admin commands stay unlisted."""
+async def start_up(application: Application) -> None:
+    """Embed a small corpus's missing vectors (a large one's in the background), publish the command menu
+    (admin commands stay unlisted)."""
+    worker = application.bot_data["services"].worker
+    if worker is not None:
+        await asyncio.to_thread(worker.start)
     await application.bot.set_my_commands(COMMANDS)
     logger.info("Bot @%s is up", application.bot.username)
+
+
+async def shut_down(application: Application) -> None:
+    worker = application.bot_data["services"].worker
+    if worker is not None:
+        await asyncio.to_thread(worker.stop)
+
+
+def open_corpus(settings: Settings) -> tuple[Retriever, IngestReport]:
+    """The retriever over the settings' database (with the sentence encoder they name, when it can run here),
+    brought up to date with the data folder."""
+    retriever = Retriever.open(settings.db_path, encoder=load_encoder(settings.encoder))
+    return retriever, retriever.sync(settings.data_dir)
 
 
 @asynccontextmanager
@@ -216,6 +243,8 @@ async def polling(application: Application) -> AsyncIterator[Application]:
         finally:
             await application.updater.stop()
             await application.stop()
+            if application.post_stop:
+                await application.post_stop(application)
 
 
 def run_bot(settings: Settings) -> int:
@@ -227,8 +256,7 @@ def run_bot(settings: Settings) -> int:
         return 2
     configure_logging(settings.log_level, token)
     try:
-        retriever = Retriever.open(settings.db_path)
-        report = retriever.sync(settings.data_dir)
+        retriever, report = open_corpus(settings)
     except RetrievalError as error:
         print(f"isnad bot: {error}", file=sys.stderr)
         return 1

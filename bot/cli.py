@@ -27,7 +27,7 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         epilog='Example: isnad demo   |   isnad ask "متى زار بينيت موسكو؟"',
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    add_commands(commands, settings.data_dir, settings.db_path)
+    add_commands(commands, settings.data_dir, settings.db_path, settings.encoder)
 
     bot = commands.add_parser(
         "bot",

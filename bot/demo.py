@@ -24,11 +24,11 @@ from typing import Any, TextIO
 
 from telegram.ext import Application
 
-from bot.app import build_application, polling
+from bot.app import build_application, open_corpus, polling
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegram
 from bot.rendering import html_to_text
-from retrieval import RetrievalError, Retriever
+from retrieval import RetrievalError
 from retrieval.query_log import QueryLog
 
 DEMO_TOKEN = "100000:isnad-demo-token-not-a-secret-at-all"
@@ -93,8 +93,7 @@ def log_to(path: Path, level: str, also_stderr: bool) -> Callable[[], None]:
 async def _demo(settings: Settings, stdin: TextIO, out: TextIO) -> int:
     print(f"isnad demo: reading the articles in {settings.data_dir}…", file=out, flush=True)
     try:
-        retriever = await asyncio.to_thread(Retriever.open, settings.db_path)
-        report = await asyncio.to_thread(retriever.sync, settings.data_dir)
+        retriever, report = await asyncio.to_thread(open_corpus, settings)
     except RetrievalError as error:
         print(f"isnad demo: {error}", file=sys.stderr)
         return 1

@@ -20,11 +20,13 @@ from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
+from bot.conversations import Conversations
 from bot.flood import FloodGate, Verdict
 from bot.rendering import (
     ERROR_TEXT,
     EXPIRED_BUTTON_TEXT,
     FEEDBACK_THANKS,
+    NEW_TOPIC_TEXT,
     NO_MORE_TEXT,
     NOT_TEXT_TEXT,
     PARAGRAPH_GONE_TEXT,
@@ -41,6 +43,7 @@ from retrieval import Retriever
 from retrieval.answers import Answer
 from retrieval.arabic import contains_arabic
 from retrieval.query_log import QueryLog, QueryLogUnavailable
+from retrieval.semantic.worker import EmbeddingWorker
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +73,8 @@ class Services:
     log_failing: bool = False  # the query log could not be written last time (warned once)
     questions: FloodGate = field(default_factory=lambda: FloodGate(0))  # per person, set from the settings
     presses: FloodGate = field(default_factory=lambda: FloodGate(0))
+    worker: EmbeddingWorker | None = None  # embeds what the corpus has no vector for, in the background
+    conversations: Conversations = field(default_factory=lambda: Conversations(600))  # follow-ups lean on these
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -95,11 +100,21 @@ async def ask_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def question_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer a text message: any in a private chat, in a group only one addressed to the bot."""
+    """Answer a text message: any in a private chat, in a group only one addressed to the bot. A reply to one
+    of the bot's answers leans on that answer's question."""
     message = update.effective_message
     question = addressed_text(message, context.bot)
     if question is not None:
-        await answer_question(context, message, update.effective_user.id, question)
+        replied_to = message.reply_to_message.message_id if is_reply_to_bot(message, context.bot) else None
+        await answer_question(context, message, update.effective_user.id, question, replied_to)
+
+
+async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/new: forget the conversation; the next question starts a new topic."""
+    message = update.effective_message
+    key = Conversations.key(message.chat.id, update.effective_user.id, message.chat.type == ChatType.PRIVATE)
+    services(context).conversations.forget(key)
+    await message.reply_text(NEW_TOPIC_TEXT)
 
 
 async def unsupported_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,7 +180,8 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     if logged is None:
         await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
         return
-    answer = await asyncio.to_thread(services(context).retriever.ask, logged.question, TOP_K, offset)
+    asked_with = services(context).conversations.asked_with(query_id)
+    answer = await asyncio.to_thread(services(context).retriever.ask, logged.question, TOP_K, offset, asked_with)
     if not answer.found:
         await query.answer(NO_MORE_TEXT, show_alert=True)
         return
@@ -222,8 +238,11 @@ async def error_handler(update: object, context: ContextTypes.DEFAULT_TYPE) -> N
         await context.bot.send_message(update.effective_chat.id, ERROR_TEXT)
 
 
-async def answer_question(context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, user_id: int, question: str) -> None:
-    """Log the question, answer it in a worker thread while "typing…" shows, reply with quotes and buttons."""
+async def answer_question(
+    context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, user_id: int, question: str, replied_to: int | None = None
+) -> None:
+    """Log the question, answer it in a worker thread while "typing…" shows (a follow-up with its conversation's
+    context), reply with quotes and buttons."""
     verdict = services(context).questions.check(user_id)
     if verdict is not Verdict.ALLOW:
         if verdict is Verdict.WARN:
@@ -242,12 +261,17 @@ async def answer_question(context: ContextTypes.DEFAULT_TYPE, message: MaybeInac
         await message.chat.send_action(ChatAction.TYPING)
     except TelegramError as error:
         logger.warning("Could not show typing in chat %s: %s", message.chat.id, error)
-    answer = await asyncio.to_thread(retriever.ask, question, TOP_K)
+    conversations = services(context).conversations
+    key = Conversations.key(message.chat.id, user_id, message.chat.type == ChatType.PRIVATE)
+    leaned_on = conversations.context_for(key, question, replied_to)
+    answer = await asyncio.to_thread(retriever.ask, question, TOP_K, 0, leaned_on)
+    turn = conversations.remember(key, question, answer, leaned_on, query_id)
     if query_id is None:
-        await send_html(context, message, render_answer(answer).html)
-        return
-    await write_log(context, log.complete, query_id, answer)
-    await send_answer(context, message, query_id, answer, 0)
+        sent = await send_html(context, message, render_answer(answer).html)
+    else:
+        await write_log(context, log.complete, query_id, answer)
+        sent = await send_answer(context, message, query_id, answer, 0)
+    conversations.answered_by(message.chat.id, sent.message_id, turn)
 
 
 async def write_log(context: ContextTypes.DEFAULT_TYPE, write: Callable[..., T], *args: object) -> T | None:
@@ -268,22 +292,22 @@ async def write_log(context: ContextTypes.DEFAULT_TYPE, write: Callable[..., T],
 
 async def send_answer(
     context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, query_id: int, answer: Answer, offset: int
-) -> None:
+) -> Message:
     """Reply with quotes offset+1… of an answer, and the buttons that go with them."""
     rendered = render_answer(answer, first_number=offset + 1)
     more = rendered.shown < len(answer.quotes) or answer.has_more
     keyboard = answer_keyboard(query_id, offset, rendered.shown, offset + rendered.shown if more else None)
-    await send_html(context, message, rendered.html, keyboard)
+    return await send_html(context, message, rendered.html, keyboard)
 
 
 async def send_html(
     context: ContextTypes.DEFAULT_TYPE, message: MaybeInaccessibleMessage, html: str, keyboard: InlineKeyboardMarkup | None = None
-) -> None:
+) -> Message:
     """Send HTML to `message`'s chat; in a group as a reply to it, so the thread stays readable."""
     reply_to = None
     if message.chat.type != ChatType.PRIVATE:
         reply_to = ReplyParameters(message.message_id, allow_sending_without_reply=True)
-    await context.bot.send_message(
+    return await context.bot.send_message(
         message.chat.id,
         html,
         parse_mode=ParseMode.HTML,

@@ -30,6 +30,7 @@ CLOSEST_QUOTE_LENGTH = 1000  # the closest sentence offered with a no-answer is 
 
 ERROR_TEXT = "⚠️ حدث خطأ غير متوقع أثناء معالجة رسالتك. حاول مرة أخرى بعد قليل من فضلك."
 NOT_TEXT_TEXT = "🙂 أفهم الرسائل النصية فقط. اكتب سؤالك عن الأخبار بالعربية في رسالة نصية من فضلك."
+NEW_TOPIC_TEXT = "🆕 موضوع جديد: سأقرأ سؤالك التالي وحده، دون ما سبقه."
 NOT_ARABIC_TEXT = "🙂 أجيب عن الأسئلة المكتوبة بالعربية. اكتب سؤالك بالعربية من فضلك."
 EMPTY_ASK_TEXT = "اكتب سؤالك في الرسالة نفسها، مثل: /ask ثم السؤال."
 UNKNOWN_COMMAND_TEXT = "لا أعرف هذا الأمر. اكتب سؤالك مباشرة، أو أرسل /help لترى كيف تسأل."
@@ -120,20 +121,20 @@ def render_answer(answer: Answer, first_number: int = 1) -> RenderedAnswer:
         return RenderedAnswer(render_no_answer(answer), 0)
     strong = [q for q in answer.quotes if q.score >= STRONG_SHARE * answer.quotes[0].score]
     for count in range(len(strong), 0, -1):
-        html = _render_quotes(answer.question, answer.quotes[:count], first_number)
+        html = _render_quotes(answer, answer.quotes[:count], first_number)
         if message_length(html) <= MAX_MESSAGE_LENGTH:
             return RenderedAnswer(html, count)
     # Even one quote is too long: cut its text (before escaping, so no entity is split) to what fits.
     quote = answer.quotes[0]
-    frame = message_length(_render_quotes(answer.question, (replace(quote, text="", highlights=()),), first_number))
+    frame = message_length(_render_quotes(answer, (replace(quote, text="", highlights=()),), first_number))
     cut = replace(quote, text=_fitting_prefix(quote.text, MAX_MESSAGE_LENGTH - frame), highlights=())
-    return RenderedAnswer(_render_quotes(answer.question, (cut,), first_number), 1)
+    return RenderedAnswer(_render_quotes(answer, (cut,), first_number), 1)
 
 
 def render_no_answer(answer: Answer) -> str:
     """Say plainly there is no answer; name the words no article mentions; offer the closest sentence, as
     such, when the model found one worth reading; and how to rephrase."""
-    lines = [f"🤷 لم أجد في المقالات ما يجيب عن سؤالك: «{_echo(answer.question)}».", ""]
+    lines = [f"🤷 لم أجد في المقالات ما يجيب عن سؤالك: «{_echo(answer.question)}».", *_reading(answer), ""]
     if answer.missing:
         named = "، ".join(f"«{escape(shorten(word, 40), quote=False)}»" for word in answer.missing[:MISSING_WORDS])
         lines += [f"لا تذكر المقالات: {named}.", ""]
@@ -145,6 +146,9 @@ def render_no_answer(answer: Answer) -> str:
             f"— {_source_line(answer.closest)}",
             "",
         ]
+    elif answer.about:
+        titles = "\n".join(f"• {escape(shorten(title, 120), quote=False)}" for title in answer.about)
+        lines += ["أقرب ما تتناوله المقالات إلى سؤالك:", titles, ""]
     lines += [
         "جرّب أن:",
         "• تذكر اسم شخص أو مكان أو حدث بعينه،",
@@ -217,6 +221,7 @@ def render_stats(corpus: CorpusStats, queries: QueryStats, days: Sequence[Day] =
     lines = [
         "📊 <b>إحصاءات إسناد</b>",
         f"المقالات: {corpus.documents} · الفقرات: {corpus.passages} · الجمل: {corpus.sentences}",
+        *([render_vectors(corpus.vectors)] if corpus.vectors[1] else []),
         f"الأسئلة اليوم: {queries.today} · المجموع: {queries.total}",
         f"بلا إجابة: {rate}",
         f"زمن الإجابة: الوسيط {_ms(queries.p50_ms)} · p95 {_ms(queries.p95_ms)}",
@@ -229,6 +234,13 @@ def render_stats(corpus: CorpusStats, queries: QueryStats, days: Sequence[Day] =
         lines.append("<b>آخر الأسئلة بلا إجابة:</b>")
         lines += [f"• {_echo(question)}" for question in queries.recent_unanswered]
     return _fit_lines(lines)
+
+
+def render_vectors(vectors: tuple[int, int]) -> str:
+    """How much of the corpus the sentence encoder has read: the rest is answered from words only."""
+    have, total = vectors
+    line = f"المتجهات الدلالية: {have} من {total} ({have / total:.0%})"
+    return line if have == total else line + " · يكتمل الباقي في الخلفية"
 
 
 def render_unanswered(rows: Sequence[Unanswered], days: int) -> str:
@@ -277,9 +289,14 @@ def html_to_text(html: str) -> str:
     return unescape(_TAG.sub("", with_addresses))
 
 
-def _render_quotes(question: str, quotes: tuple[Quote, ...], first_number: int) -> str:
+def _reading(answer: Answer) -> list[str]:
+    """A follow-up's one line saying how it was read with the conversation, so a wrong reading shows."""
+    return [f"↩️ فهمت سؤالك: {escape(shorten(answer.reading, 300), quote=False)}"] if answer.reading else []
+
+
+def _render_quotes(answer: Answer, quotes: tuple[Quote, ...], first_number: int) -> str:
     sources: dict[tuple[str, int], int] = {}
-    lines = [f"🔎 <b>{_echo(question)}</b>", ""]
+    lines = [f"🔎 <b>{_echo(answer.question)}</b>", *_reading(answer), ""]
     for number, quote in enumerate(quotes, start=first_number):
         source = sources.setdefault((quote.doc_id, quote.paragraph), len(sources) + 1)
         lines.append(f"{number}. «{_highlighted(quote)}» [{source}]")

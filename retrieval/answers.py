@@ -56,6 +56,9 @@ class Answer:
     confidence: float = 0.0  # P(the articles answer the question), from the answerable model
     closest: Quote | None = None  # with no answer: the closest sentence, offered as such, never as the answer
     missing: tuple[str, ...] = ()  # question words no article uses in any form
+    model: str = "lexical"  # which fitted variant answered: "semantic" (words and the encoder) or "lexical"
+    about: tuple[str, ...] = ()  # with no answer: titles of the articles nearest the question, what the corpus is about
+    reading: str | None = None  # a follow-up: how it was read with the conversation's topic («فهمت سؤالك: …»)
 
     @property
     def found(self) -> bool:
@@ -102,3 +105,4 @@ class CorpusStats:
     passages: int
     sentences: int
     titles: tuple[str, ...]
+    vectors: tuple[int, int] = (0, 0)  # (texts with a vector, texts): sentences and titles; (0, 0) without an encoder

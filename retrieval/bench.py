@@ -295,20 +295,64 @@ def _child_startup(db: str, questions: str) -> dict:
     return {"answered": time.time()}
 
 
-def _child_serve(db: str, questions: str) -> dict:
+def _child_serve(db: str, questions: str, encoder: str = "none") -> dict:
     from retrieval.engine import Retriever
+    from retrieval.semantic.encoder import load_encoder
 
-    retriever = Retriever.open(Path(db))
+    retriever = Retriever.open(Path(db), encoder=load_encoder(encoder))
     samples = []
+    models: dict[str, int] = {}
     asked = json.loads(Path(questions).read_text(encoding="utf-8"))
     started = time.perf_counter()
     for n, question in enumerate(asked, start=1):
         before = time.perf_counter()
-        retriever.ask(question)
+        answer = retriever.ask(question)
         samples.append((time.perf_counter() - before) * 1000)
+        models[answer.model] = models.get(answer.model, 0) + 1
         if n % 500 == 0:
             _stderr(f"  isnad: {n:,} questions ({n / (time.perf_counter() - started):,.0f}/s)")
-    return {"ms": samples, "rss": _peak_rss()}
+    return {"ms": samples, "rss": _peak_rss(), "models": models, "vectors": retriever.vector_coverage}
+
+
+def _child_embed_rate(db: str, count: str) -> dict:
+    """Sentences embedded a second by the real encoder, in the worker's batches, over a sample of the corpus."""
+    from retrieval.engine import Retriever
+    from retrieval.semantic.encoder import E5Encoder
+    from retrieval.semantic.vectors import BATCH
+
+    index = Retriever.open(Path(db)).index
+    rng = random.Random(0)
+    texts = [index.sentence_text(i) for i in rng.sample(range(index.n_sentences), min(int(count), index.n_sentences))]
+    encoder = E5Encoder()
+    started = time.perf_counter()
+    for start in range(0, len(texts), BATCH):
+        encoder.passages(texts[start : start + BATCH])
+    seconds = time.perf_counter() - started
+    return {"texts": len(texts), "seconds": seconds, "chars": sum(map(len, texts)) / max(len(texts), 1)}
+
+
+def semantic_bench(db: Path, questions: list[str], work: Path, sample: int, progress: Progress) -> list[str]:
+    """Answer latency and serving memory with the sentence encoder on a corpus with vectors (``isnad embed``
+    first), beside the same questions answered from words only, and the encoder's throughput."""
+    asked = work / "questions.json"
+    asked.write_text(json.dumps(questions, ensure_ascii=False), encoding="utf-8")
+    mib = 1024 * 1024
+    lines = []
+    for encoder in ("e5", "none"):
+        progress(f"answering {len(questions):,} questions with encoder {encoder}")
+        served = run_child("serve", str(db), str(asked), encoder)
+        have, total = served["vectors"]
+        lines.append(
+            f"encoder {encoder:<4} {Latency.of(served['ms'])}; serving peak RSS {served['rss'] / mib:,.0f} MiB; "
+            f"answered by {served['models']}; vectors {have:,} of {total:,}"
+        )
+    progress(f"embedding {sample} sentences")
+    rate = run_child("embed-rate", str(db), str(sample))
+    lines.append(
+        f"embedding: {rate['texts'] / rate['seconds']:.1f} sentences/s ({rate['texts']} sentences of "
+        f"{rate['chars']:.0f} characters on average, batches of 32)"
+    )
+    return lines
 
 
 def _child_bm25(db: str, questions: str) -> dict:
@@ -368,6 +412,7 @@ def _child_sync10(db: str, data: str, archive: str) -> dict:
 
 CHILDREN: dict[str, Callable[..., dict]] = {
     "build": _child_build, "startup": _child_startup, "serve": _child_serve, "bm25": _child_bm25, "sync10": _child_sync10,
+    "embed-rate": _child_embed_rate,
 }
 
 

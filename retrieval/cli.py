@@ -1,6 +1,7 @@
-"""The retrieval commands of `isnad`: ingest, ask, eval, bench. Thin: parse, call the Retriever, print.
+"""The retrieval commands of `isnad`: ingest, embed, ask, eval, bench. Thin: parse, call the Retriever, print.
 
     isnad ingest --data data/
+    isnad embed                       # embed every sentence still without a vector (resumable)
     isnad ask "متى زار بينيت موسكو؟"
     isnad ask --json --batch questions.jsonl
     isnad eval ../shared/eval/seed-dev.jsonl
@@ -23,10 +24,15 @@ from retrieval import bench, evaluation, training, wordnet
 from retrieval.answers import Answer
 from retrieval.engine import Retriever
 from retrieval.model import MODEL_FILE
+from retrieval.semantic.encoder import load_encoder
+from retrieval.semantic.vectors import EmbedReport
+
+# `isnad ingest` embeds for at most this long, then says what is left for `isnad embed` or the bot's worker.
+INGEST_EMBED_SECONDS = 60.0
 
 
-def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: Path) -> None:
-    """Register ingest, ask, eval and bench, their defaults taken from the settings."""
+def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: Path, encoder: str = "e5") -> None:
+    """Register ingest, embed, ask, eval and bench, their defaults taken from the settings."""
     ingest = commands.add_parser(
         "ingest",
         help="bring the database up to date with the data folder",
@@ -34,7 +40,19 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     )
     ingest.add_argument("--data", type=Path, default=data_dir, help=f"article folder (default {data_dir})")
     ingest.add_argument("--db", type=Path, default=db_path, help=f"SQLite file (default {db_path})")
+    ingest.add_argument("--encoder", choices=("e5", "none"), default=encoder, help=f"sentence encoder (default {encoder})")
     ingest.set_defaults(run=run_ingest)
+
+    embed = commands.add_parser(
+        "embed",
+        help="embed every sentence that has no vector yet, with a progress bar (resumable)",
+        description="Embeds the corpus's sentences and titles with the sentence encoder, a batch at a time, each batch "
+        "stored before the next: interrupted (even by kill -9), it loses at most one batch and resumes where it "
+        "stopped. Example: isnad embed --db isnad.db",
+    )
+    embed.add_argument("--db", type=Path, default=db_path, help=f"SQLite file (default {db_path})")
+    embed.add_argument("--seconds", type=float, help="stop after this long (default: when everything has a vector)")
+    embed.set_defaults(run=run_embed)
 
     ask = commands.add_parser(
         "ask",
@@ -46,6 +64,7 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ask.add_argument("--top", type=int, default=3, help="how many sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
     ask.add_argument("--batch", type=Path, help="questions file: JSONL with id and question, or plain lines")
+    ask.add_argument("--encoder", choices=("e5", "none"), default=encoder, help=f"sentence encoder (default {encoder})")
     ask.set_defaults(run=run_ask)
 
     ev = commands.add_parser(
@@ -57,6 +76,8 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ev.add_argument("questions", type=Path, help="seed-dev.jsonl or xquad.ar.json")
     ev.add_argument("--data", type=Path, default=data_dir, help=f"article folder for seed format (default {data_dir})")
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
+    ev.add_argument("--encoder", choices=("e5", "none"), default=encoder, help=f"sentence encoder (default {encoder})")
+    ev.add_argument("--db", type=Path, help="keep the corpus database (and its vectors) here, to reuse them next time")
     ev.add_argument(
         "--no-gold", action="store_true",
         help="SQuAD format: ask each question of a corpus without its own paragraph (5 folds); the right reply is no answer",
@@ -80,6 +101,11 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
         default=[shared / "eval" / "xquad.ar.json", shared / "eval" / "arcd-train.json"],
     )
     train.add_argument("--out", type=Path, default=MODEL_FILE, help=f"model file (default {MODEL_FILE})")
+    train.add_argument(
+        "--work", type=Path, default=Path(".isnad-train"),
+        help="folder for the sets' corpus databases and their vectors, reused by the next run (default .isnad-train)",
+    )
+    train.add_argument("--encoder", choices=("e5", "none"), default=encoder, help="none: fit the lexical variant only")
     train.set_defaults(
         run=run_train,
         default_sets=[
@@ -111,9 +137,21 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     bench_command.add_argument("--convert-only", action="store_true", help="only write saudinewsnet-1x.jsonl into --out")
     bench_command.set_defaults(run=run_bench)
 
+    semantic = commands.add_parser(
+        "bench-semantic",
+        help="answer latency and memory on an embedded corpus, with the encoder and without, and embedding throughput",
+        description="Asks a question set of a database whose sentences have vectors (run `isnad embed` first), each run "
+        "in a fresh process. Example: isnad bench-semantic --db news.db --questions ../shared/eval/news-dev.jsonl",
+    )
+    semantic.add_argument("--db", type=Path, required=True, help="an embedded corpus database")
+    semantic.add_argument("--questions", type=Path, required=True, help="seed-format questions (their text is asked)")
+    semantic.add_argument("--repeat", type=int, default=3, help="ask the set this many times (default 3)")
+    semantic.add_argument("--sample", type=int, default=256, help="sentences to embed for the throughput (default 256)")
+    semantic.set_defaults(run=run_bench_semantic)
+
 
 def run_ingest(args: argparse.Namespace) -> int:
-    retriever = Retriever.open(args.db)
+    retriever = Retriever.open(args.db, encoder=load_encoder(args.encoder))
     report = retriever.sync(args.data)
     for problem in report.problems:
         print(f"skipped {problem}", file=sys.stderr)
@@ -122,7 +160,42 @@ def run_ingest(args: argparse.Namespace) -> int:
         f"{report.unchanged} unchanged; corpus: {report.documents} articles, {report.passages} passages, "
         f"{report.sentences} sentences ({report.seconds:.2f} s)"
     )
+    if retriever.encoder is not None:
+        embedded = retriever.embed(seconds=INGEST_EMBED_SECONDS)
+        print(describe_embedding(embedded))
+        if embedded.remaining:
+            print(f"{embedded.remaining:,} texts still have no vector: `isnad embed --db {args.db}` embeds them "
+                  "(or the bot's worker will); questions are answered from words meanwhile")
     return 0
+
+
+def run_embed(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    encoder = load_encoder("e5")
+    if encoder is None:
+        print("isnad embed: no sentence encoder can run here (see the log line above); answers use words only", file=sys.stderr)
+        return 1
+    retriever = Retriever.open(args.db, encoder=encoder)
+    have, total = retriever.vector_coverage
+    with tqdm(total=total - have, unit="text", desc="embedding", file=sys.stderr) as bar:
+
+        def advance(done: int, todo: int) -> None:
+            bar.total = todo
+            bar.update(done - bar.n)
+
+        report = retriever.embed(seconds=args.seconds, progress=advance)
+    print(describe_embedding(report))
+    return 0
+
+
+def describe_embedding(report: EmbedReport) -> str:
+    done = report.total - report.remaining
+    share = done / report.total if report.total else 1.0
+    return (
+        f"vectors: {done:,} of {report.total:,} texts ({share:.0%}); embedded {report.embedded:,} now"
+        + (f" in {report.seconds:.1f} s ({report.rate:.1f}/s)" if report.embedded else "")
+    )
 
 
 def run_ask(args: argparse.Namespace) -> int:
@@ -132,14 +205,14 @@ def run_ask(args: argparse.Namespace) -> int:
     if args.top < 1:
         print("isnad ask: --top must be at least 1", file=sys.stderr)
         return 2
-    retriever = Retriever.open(args.db)
+    retriever = Retriever.open(args.db, encoder=load_encoder(args.encoder))
     if retriever.stats().documents == 0:
         print(f"isnad ask: {args.db} holds no articles yet; run `isnad ingest` first", file=sys.stderr)
     questions = read_batch(args.batch) if args.batch else iter([(None, args.question)])
     for qid, question in questions:
         answer = retriever.ask(question, top_k=args.top)
         if args.json or args.batch:
-            print(json.dumps(answer_json(qid, answer), ensure_ascii=False), flush=True)
+            print(json.dumps(answer_json(qid, answer, retriever.vector_coverage), ensure_ascii=False), flush=True)
         else:
             print_answer(answer, sys.stdout)
     return 0
@@ -160,17 +233,23 @@ def read_batch(path: Path) -> Iterator[tuple[str | None, str]]:
             yield str(number), line.strip()
 
 
-def answer_json(qid: str | None, answer: Answer) -> dict:
-    """The JSON contract: id, question, answers, elapsed_ms, and no_answer_reason when there are none."""
+def answer_json(qid: str | None, answer: Answer, coverage: tuple[int, int] = (0, 0)) -> dict:
+    """The JSON contract: id, question, answers, confidence, the model that answered, the corpus's vector coverage,
+    elapsed_ms, and no_answer_reason when there are none."""
+    have, total = coverage
     result: dict = {
         "id": qid,
         "question": answer.question,
         "answers": [quote.to_json() for quote in answer.quotes],
         "confidence": round(answer.confidence, 4),
+        "model": answer.model,
+        "vectors": {"embedded": have, "texts": total},
         "elapsed_ms": round(answer.elapsed_ms, 3),
     }
     if not answer.found:
         result["no_answer_reason"] = answer.no_answer_reason
+        if answer.about:
+            result["about"] = list(answer.about)
         if answer.closest is not None:
             result["closest"] = answer.closest.to_json()
     if answer.missing:
@@ -193,15 +272,23 @@ def run_eval(args: argparse.Namespace) -> int:
     if args.no_gold:
         return run_eval_no_gold(args)
     with tempfile.TemporaryDirectory(prefix="isnad-eval-") as scratch:
+        conversations = evaluation.is_conversations(args.questions)
+        data, questions = args.data, []
         if evaluation.is_squad(args.questions):
             data = Path(scratch) / "articles"
             questions = evaluation.write_squad_corpus(args.questions, data)
-        else:
-            data = args.data
+        elif not conversations:
             questions = evaluation.load_seed_questions(args.questions)
-        retriever = Retriever.open(Path(scratch) / "eval.db")
+        retriever = Retriever.open(args.db or Path(scratch) / "eval.db", encoder=load_encoder(args.encoder))
         retriever.sync(data)
-        outcomes = evaluation.run(lambda q: retriever.ask(q, top_k=evaluation.RANKS), questions)
+        embedded = retriever.embed()
+        if embedded.total:
+            print(describe_embedding(embedded), file=sys.stderr)
+        if conversations:  # each conversation's turns in order, a follow-up with the turn before it
+            chats = evaluation.load_conversations(args.questions)
+            outcomes = evaluation.run_conversations(lambda q, context: retriever.ask(q, top_k=evaluation.RANKS, context=context), chats)
+        else:
+            outcomes = evaluation.run(lambda q: retriever.ask(q, top_k=evaluation.RANKS), questions)
     if args.json:
         print(json.dumps(evaluation.score(outcomes).to_json()))
     else:
@@ -236,11 +323,13 @@ def run_train(args: argparse.Namespace) -> int:
     if missing:
         print(f"isnad train: not found: {', '.join(missing)}", file=sys.stderr)
         return 1
-    models, report = training.train(news, args.squad, _stderr)
+    models, report = training.train(news, args.squad, args.work, load_encoder(args.encoder), _stderr)
     models.save(args.out)
     print(f"wrote {args.out}; cross-validated ({training.FOLDS}-fold, folds by article):")
-    for name, row in report.items():
-        print(f"  {name:<20}" + "  ".join(f"{k} {v}" for k, v in row.items()))
+    for variant, rows in report.items():
+        print(variant)
+        for name, row in rows.items():
+            print(f"  {name:<34}" + "  ".join(f"{k} {v}" for k, v in row.items()))
     return 0
 
 
@@ -275,6 +364,17 @@ def run_bench(args: argparse.Namespace) -> int:
         except FileNotFoundError as error:
             print(f"isnad bench: {error}", file=sys.stderr)
             return 1
+    return 0
+
+
+def run_bench_semantic(args: argparse.Namespace) -> int:
+    if not args.db.exists() or not args.questions.exists():
+        print(f"isnad bench-semantic: {args.db if not args.db.exists() else args.questions} not found", file=sys.stderr)
+        return 1
+    questions = [q.question for q in evaluation.load_seed_questions(args.questions)] * max(args.repeat, 1)
+    with tempfile.TemporaryDirectory(prefix="isnad-bench-") as scratch:
+        for line in bench.semantic_bench(args.db, questions, Path(scratch), args.sample, _stderr):
+            print(line, flush=True)
     return 0
 
 

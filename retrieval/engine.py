@@ -6,10 +6,15 @@
 
 Thread-safe: questions are answered from whichever index is current while a sync builds the next
 one; the swap is a single reference assignment.
+
+With an encoder, the sentences' vectors are a second source of candidates and features. They are embedded
+after the index is built (``embed``: in the foreground for a small corpus, by the bot's worker for a large
+one); until a question's candidates all have vectors it is answered by the lexical model alone.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -21,15 +26,19 @@ import numpy as np
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
 from retrieval.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, question_type, wanted_cue
+from retrieval.conversation import Context, reading
 from retrieval.errors import IndexMismatch
 from retrieval.index import CorpusTables, IndexParams, TfidfIndex
 from retrieval.model import Models
-from retrieval.ranking import RankingParams, rank_sentences
+from retrieval.ranking import QueryVector, RankingParams, rank_sentences
+from retrieval.semantic.encoder import Encoder
+from retrieval.semantic.vectors import DenseVectors, EmbedProgress, EmbedReport, VectorStore, embed_missing
 from retrieval.store import Store
 from retrieval.upload import UploadReport, check_upload, free_name, safe_name
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
+QUESTION_CACHE = 4096  # question vectors kept (1.5 KB each)
 Progress = Callable[[str], None]
 
 
@@ -41,14 +50,23 @@ def index_folder(db_path: Path) -> Path:
 class Retriever:
     """A corpus in SQLite with its TF-IDF index; answers questions with cited sentences."""
 
-    def __init__(self, db_path: Path, index: TfidfIndex, ranking: RankingParams, models: Models | None = None) -> None:
+    def __init__(
+        self, db_path: Path, index: TfidfIndex, ranking: RankingParams, models: Models | None = None, encoder: Encoder | None = None
+    ) -> None:
         self.db_path = Path(db_path)
         self.ranking = ranking
         self.models = models or Models.load()
+        self.encoder = encoder  # embeds questions; None: words only
         self._index = index
+        self._dense: DenseVectors | None = None
         self._sync_lock = threading.Lock()
+        self._embed_lock = threading.Lock()
         self._local = threading.local()
         self._citations: dict[str, tuple[str | None, str | None]] = {}  # doc_id → (outlet, date), cleared by a sync
+        if encoder is not None:
+            self._dense = self._load_vectors(index)
+            # "More", a re-asked question, a question asked of several corpora: embedded once.
+            self._embed_question = functools.lru_cache(maxsize=QUESTION_CACHE)(lambda text: encoder.queries([text])[0])
 
     @classmethod
     def open(
@@ -58,15 +76,17 @@ class Retriever:
         ranking: RankingParams | None = None,
         progress: Progress | None = None,
         models: Models | None = None,
+        encoder: Encoder | None = None,
     ) -> Retriever:
-        """Open (or create) the store and load its saved index, rebuilding it if stale or built otherwise."""
+        """Open (or create) the store and load its saved index, rebuilding it if stale or built otherwise, and
+        the vectors the store holds for it when there is an encoder."""
         db_path = Path(db_path)
         store = Store(db_path)
         try:
             index = load_or_build(store, index_params or IndexParams(), progress)
         finally:
             store.close()
-        return cls(db_path, index, ranking or RankingParams(), models)
+        return cls(db_path, index, ranking or RankingParams(), models, encoder)
 
     @property
     def index(self) -> TfidfIndex:
@@ -92,9 +112,64 @@ class Retriever:
                     else:
                         self._index = load_or_build(store, self._index.params, progress)
                     self._citations = {}
+                    if self.encoder is not None:
+                        self._dense = self._load_vectors(self._index, retain=True)
             finally:
                 store.close()
             return replace(report, seconds=time.perf_counter() - started)
+
+    def _load_vectors(self, index: TfidfIndex, retain: bool = False) -> DenseVectors:
+        """The stored vectors of this index's texts; with ``retain``, those of texts the corpus no longer holds are dropped."""
+        assert self.encoder is not None
+        store = Store(self.db_path)
+        try:
+            vectors = VectorStore(store, self.encoder.name, self.encoder.dim)
+            dense = DenseVectors.load(index, vectors)
+            if retain:
+                gone = vectors.retain(dense.sentence_keys + dense.title_keys)
+                if gone:
+                    log.info("dropped the vectors of %d texts no longer in the corpus", gone)
+            return dense
+        finally:
+            store.close()
+
+    def embed(
+        self, encoder: Encoder | None = None, seconds: float | None = None, stop: threading.Event | None = None,
+        progress: EmbedProgress | None = None,
+    ) -> EmbedReport:
+        """Embed the current index's texts that have no vector yet (see ``embed_missing``), with ``encoder``
+        (another instance than the question path's, so that questions never wait behind a batch) or this
+        retriever's own. One embedding at a time."""
+        encoder = encoder or self.encoder
+        dense, index = self._dense, self._index
+        if encoder is None or dense is None:
+            return EmbedReport(0, 0, 0, 0, 0.0)
+        with self._embed_lock:
+            store = Store(self.db_path)
+            try:
+                vectors = VectorStore(store, encoder.name, encoder.dim)
+                return embed_missing(dense, index, vectors, encoder, seconds=seconds, stop=stop, progress=progress)
+            finally:
+                store.close()
+
+    def import_vectors(self, donor: Path) -> int:
+        """Take the vectors another corpus database holds for texts this one has (same text, same vector), so
+        that a corpus made of another's articles is not embedded again; how many rows came."""
+        if self.encoder is None:
+            return 0
+        store = Store(self.db_path)
+        try:
+            copied = VectorStore(store, self.encoder.name, self.encoder.dim).copy_from(str(donor))
+        finally:
+            store.close()
+        if copied:
+            self._dense = self._load_vectors(self._index)
+        return copied
+
+    @property
+    def vector_coverage(self) -> tuple[int, int]:
+        """(texts with a vector, texts): sentences and titles of the current corpus; (0, 0) without an encoder."""
+        return self._dense.coverage if self._dense is not None else (0, 0)
 
     def add_file(self, data_dir: Path, name: str, data: bytes) -> UploadReport:
         """Check an uploaded article file whole; if it is good, write it into the folder under a free, safe
@@ -115,8 +190,12 @@ class Retriever:
             raise
         return UploadReport(name, saved_as, ingest=report, articles=len(articles))
 
-    def ask(self, question: str, top_k: int = 3, offset: int = 0) -> Answer:
-        """The best ``top_k`` sentences after the first ``offset``, verbatim and cited, or none with a reason."""
+    def ask(self, question: str, top_k: int = 3, offset: int = 0, context: Context | None = None) -> Answer:
+        """The best ``top_k`` sentences after the first ``offset``, verbatim and cited, or none with a reason.
+
+        ``context``: the conversation a follow-up leans on (``retrieval/conversation.py``); its topic words and
+        articles weigh in below the question's own, and the answer says how the question was read.
+        """
         started = time.perf_counter()
         index = self._index  # one snapshot for the whole question, whatever a concurrent sync swaps in
         text = question.strip()[:MAX_QUESTION_CHARS]
@@ -124,7 +203,9 @@ class Retriever:
             return Answer(question, (), _ms(started), "the question is empty")
         if index.n_sentences == 0:
             return Answer(question, (), _ms(started), "the corpus is empty")
-        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking, self.models)
+        encoded = f"{context.question} {text}" if context else text  # the encoder reads the conversation, not the fragment
+        query = self._query_vector(index, encoded)
+        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking, self.models, query, context)
         ids = ranked.sentence_ids[offset : offset + top_k]
         quotes = tuple(_quote(index, sid, score) for sid, score in zip(ids, ranked.scores[offset:], strict=False))
         reason = ranked.no_answer_reason
@@ -134,8 +215,20 @@ class Retriever:
         quotes, closest = self._cited(text, quotes, closest)
         return Answer(
             question, quotes, _ms(started), reason, has_more=len(ranked.sentence_ids) > offset + top_k,
-            confidence=ranked.confidence, closest=closest, missing=ranked.missing,
+            confidence=ranked.confidence, closest=closest, missing=ranked.missing, model=ranked.model,
+            about=ranked.about, reading=reading(text, context) if context else None,
         )
+
+    def query_vector(self, text: str) -> QueryVector | None:
+        """The question's vector with the corpus vectors to compare it with, when there are any."""
+        return self._query_vector(self._index, text)
+
+    def _query_vector(self, index: TfidfIndex, text: str) -> QueryVector | None:
+        """The question's vector with the corpus vectors of this index, when there are any to compare it with."""
+        dense = self._dense
+        if self.encoder is None or dense is None or dense.corpus_version != index.corpus_version_ or not dense.has_sentence.any():
+            return None
+        return QueryVector(self._embed_question(text), dense)
 
     def _cited(self, question: str, quotes: tuple[Quote, ...], closest: Quote | None) -> tuple[tuple[Quote, ...], Quote | None]:
         """The quotes with their outlet and date (from the store), what the question asked for marked in them,
@@ -162,7 +255,7 @@ class Retriever:
         return self._store().paragraph(doc_id, paragraph)
 
     def stats(self, titles: int = 10) -> CorpusStats:
-        return self._index.stats(titles)
+        return replace(self._index.stats(titles), vectors=self.vector_coverage)
 
 
 def load_or_build(store: Store, params: IndexParams, progress: Progress | None = None) -> TfidfIndex:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from retrieval.answers import Answer, Quote
+from retrieval.conversation import Context, Turn, is_follow_up
 from retrieval.errors import RetrievalError
 
 RANKS = 10  # answers looked at for MRR
@@ -108,17 +109,69 @@ def is_squad(path: Path) -> bool:
     return path.suffix.lower() == ".json"
 
 
-def run(ask: Callable[[str], Answer], questions: list[EvalQuestion]) -> list[Outcome]:
+@dataclass(frozen=True)
+class Conversation:
+    id: str
+    turns: tuple[EvalQuestion, ...]
+
+
+def is_conversations(path: Path) -> bool:
+    """A conversation file: JSONL whose lines hold ``turns``."""
+    if path.suffix.lower() != ".jsonl":
+        return False
+    with path.open(encoding="utf-8") as handle:
+        first = next((line for line in handle if line.strip()), "")
+    try:
+        row = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(row, dict) and "turns" in row
+
+
+def load_conversations(path: Path) -> list[Conversation]:
+    """``{"id", "turns": [{"question", "answers": [{"doc", "evidence"}]}, …]}`` a line; a turn's id is ``<id>#<n>``,
+    its type ``first`` or ``follow-up``."""
+    conversations = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            turns = tuple(
+                EvalQuestion(
+                    f"{row['id']}#{n}", turn["question"], tuple(GoldAnswer(a["doc"], a["evidence"]) for a in turn.get("answers", [])),
+                    "first" if n == 1 else "follow-up",
+                )
+                for n, turn in enumerate(row["turns"], start=1)
+            )
+        except (KeyError, TypeError, json.JSONDecodeError) as error:
+            raise EvaluationError(f"{path}:{number}: not a conversation ({error})") from error
+        conversations.append(Conversation(str(row["id"]), turns))
+    return conversations
+
+
+def run_conversations(ask: Callable[[str, Context | None], Answer], conversations: list[Conversation]) -> list[Outcome]:
+    """Each conversation's turns in order, as a chat asks them: a follow-up (``is_follow_up``) with the
+    context of the turn before it, anything else alone."""
     outcomes = []
-    for q in questions:
-        answer = ask(q.question)
-        rank = next((i for i, quote in enumerate(answer.quotes, start=1) if is_hit(quote, q.answers)), None)
-        top = answer.quotes[0] if answer.quotes else None
-        outcomes.append(
-            Outcome(q, rank, answer.found, top.doc_id if top else None, top.text if top else None,
-                    [len(x.text) for x in answer.quotes[:3]])
-        )
+    for conversation in conversations:
+        previous: Turn | None = None
+        for q in conversation.turns:
+            context = previous.context if previous is not None and is_follow_up(q.question) else None
+            answer = ask(q.question, context)
+            outcomes.append(_outcome(q, answer))
+            previous = Turn.of(q.question, answer, context)
     return outcomes
+
+
+def run(ask: Callable[[str], Answer], questions: list[EvalQuestion]) -> list[Outcome]:
+    return [_outcome(q, ask(q.question)) for q in questions]
+
+
+def _outcome(q: EvalQuestion, answer: Answer) -> Outcome:
+    rank = next((i for i, quote in enumerate(answer.quotes, start=1) if is_hit(quote, q.answers)), None)
+    top = answer.quotes[0] if answer.quotes else None
+    return Outcome(q, rank, answer.found, top.doc_id if top else None, top.text if top else None, [len(x.text) for x in answer.quotes[:3]])
 
 
 @dataclass(frozen=True)

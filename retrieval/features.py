@@ -17,6 +17,18 @@ from retrieval.arabic import HEADING
 
 
 @dataclass(frozen=True)
+class SemanticEvidence:
+    """What the sentence encoder says of the candidates: cosines between the question's vector and theirs."""
+
+    sentence: np.ndarray  # (sentences,): cos(q, sentence)
+    title: np.ndarray  # (articles,): cos(q, the article's title)
+    nearest: float  # the best cosine of any sentence in the corpus
+    found: np.ndarray  # (sentences,) bool: among the encoder's nearest sentences (dense candidates)
+    complete: bool  # every candidate sentence and title has a vector: the semantic model may score them
+    encoder: str  # the encoder that made the vectors
+
+
+@dataclass(frozen=True)
 class Candidates:
     """The candidate sentences of one question, with what retrieval measured of them and of their articles."""
 
@@ -36,6 +48,7 @@ class Candidates:
     wanted_cue: int  # the cue bit the question asks for (0: none)
     number: np.ndarray  # (sentences,): 1-based sentence number in its article
     chars: np.ndarray  # (sentences,): length in characters
+    semantic: SemanticEvidence | None = None  # the encoder's view, when the question and corpus have vectors
 
     def share(self, held: np.ndarray, known_only: bool = True) -> np.ndarray:
         """Each row's idf-weighted share of the question's words it holds (of the known words, or of all)."""
@@ -165,7 +178,49 @@ def length(c: Candidates) -> np.ndarray:
     return (np.log1p(c.chars) / 6).astype(np.float32)
 
 
-SENTENCE_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
+def _semantic(c: Candidates) -> SemanticEvidence:
+    if c.semantic is None:
+        raise ValueError("a semantic feature asked of candidates without vectors")
+    return c.semantic
+
+
+def e5_sentence(c: Candidates) -> np.ndarray:
+    """cos(question, sentence) by the encoder: meaning beyond shared words."""
+    return _semantic(c).sentence.astype(np.float32)
+
+
+def e5_gap(c: Candidates) -> np.ndarray:
+    """How far the sentence's cosine is below the best candidate's."""
+    cosines = _semantic(c).sentence
+    return (cosines - cosines.max()).astype(np.float32)
+
+
+def e5_title(c: Candidates) -> np.ndarray:
+    """cos(question, the article's title): the story the sentence belongs to."""
+    return _semantic(c).title[c.article].astype(np.float32)
+
+
+def e5_article_best(c: Candidates) -> np.ndarray:
+    """The best cosine among the candidate sentences of the sentence's article."""
+    best = np.full(len(c.article_bm25), -1.0)
+    np.maximum.at(best, c.article, _semantic(c).sentence)
+    return best[c.article].astype(np.float32)
+
+
+def e5_rank(c: Candidates) -> np.ndarray:
+    """1 / (1 + the sentence's rank among the candidates by cosine)."""
+    cosines = _semantic(c).sentence
+    ranks = np.empty(len(cosines), dtype=np.float32)
+    ranks[np.argsort(-cosines, kind="stable")] = np.arange(len(cosines))
+    return 1 / (1 + ranks)
+
+
+def e5_found(c: Candidates) -> np.ndarray:
+    """The encoder found the sentence among the corpus's nearest (a dense candidate)."""
+    return _semantic(c).found.astype(np.float32)
+
+
+LEXICAL_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
     f.__name__: f
     for f in (
         sentence_cosine, passage_cosine, words_held, words_held_related, words_exact, words_gap, sentence_cosine_relative,
@@ -174,6 +229,10 @@ SENTENCE_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
         answer_cue, answer_cue_missing, heading, lead, length,
     )
 }
+SEMANTIC_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
+    f.__name__: f for f in (e5_sentence, e5_gap, e5_title, e5_article_best, e5_rank, e5_found)
+}
+SENTENCE_FEATURES = {**LEXICAL_FEATURES, **SEMANTIC_FEATURES}
 
 
 def sentence_matrix(c: Candidates, names: tuple[str, ...]) -> np.ndarray:
@@ -247,13 +306,30 @@ def question_words(b: Best) -> float:
     return min(len(b.candidates.word_weights), 12) / 12
 
 
-QUESTION_FEATURES: dict[str, Callable[[Best], float]] = {
+def best_e5(b: Best) -> float:
+    """cos(question, the best sentence) by the encoder."""
+    return float(_semantic(b.candidates).sentence[b.order[0]])
+
+
+def nearest_e5(b: Best) -> float:
+    """The encoder's best cosine over the whole corpus: low when the articles never discuss the question's subject."""
+    return _semantic(b.candidates).nearest
+
+
+def best_e5_title(b: Best) -> float:
+    c = b.candidates
+    return float(_semantic(c).title[c.article[b.order[0]]])
+
+
+LEXICAL_QUESTION_FEATURES: dict[str, Callable[[Best], float]] = {
     f.__name__: f
     for f in (
         best_score, margin, best_words, best_words_with_title, best_missing_idf, best_article_all_words, unknown_words,
         best_passage, best_article, cue_missing_top3, question_words,
     )
 }
+SEMANTIC_QUESTION_FEATURES: dict[str, Callable[[Best], float]] = {f.__name__: f for f in (best_e5, nearest_e5, best_e5_title)}
+QUESTION_FEATURES = {**LEXICAL_QUESTION_FEATURES, **SEMANTIC_QUESTION_FEATURES}
 
 
 def question_features(b: Best, names: tuple[str, ...]) -> np.ndarray:

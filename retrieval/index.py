@@ -405,6 +405,11 @@ class TfidfIndex:
         return float(np.mean(self.d_len_)) if len(self.d_len_) else 1.0
 
     @cached_property
+    def doc_position(self) -> dict[str, int]:
+        """Each living article's position, by its id."""
+        return {doc_id: i for i, doc_id in enumerate(self.doc_ids_) if self.doc_alive_[i]}
+
+    @cached_property
     def doc_first(self) -> np.ndarray:
         """Each article's first sentence (sentences are stored article by article)."""
         return np.searchsorted(self.sent_doc_, np.arange(len(self.doc_ids_)), side="left")

@@ -1,6 +1,7 @@
 """The fitted models, as data: the sentence ranker and the answer/no-answer decision (``retrieval/model.json``).
 
-Both are scikit-learn logistic regressions over named features (``retrieval/features.py``), standardized
+Two variants, lexical and semantic (with the sentence encoder's cosines), each a ranker and an answerable
+model. All are scikit-learn logistic regressions over named features (``retrieval/features.py``), standardized
 inside a pipeline; the file keeps each one's feature names, the weights and intercept with the
 standardization folded in (score = x · coef + intercept, a log-odds), the analyzer version the features
 were computed with, what they were fitted on and their cross-validated scores. ``isnad train`` refits
@@ -24,6 +25,8 @@ from retrieval.errors import ModelMismatch
 
 if TYPE_CHECKING:
     from sklearn.pipeline import Pipeline
+
+    from retrieval.features import Candidates
 
 MODEL_FILE = Path(__file__).with_name("model.json")
 
@@ -61,24 +64,60 @@ class LinearModel:
 
 
 @dataclass(frozen=True)
-class Models:
-    """The ranker, the answerable model and its two probability thresholds."""
+class Variant:
+    """One way of answering: the ranker, the answerable model and its two probability thresholds."""
 
     ranker: LinearModel
     answerable: LinearModel
     answer_threshold: float  # P(answerable) at or above this: the quotes are the answer
     closest_threshold: float  # between this and answer_threshold: no answer, but the closest sentence is offered
-    analyzer: str = ANALYZER_VERSION
-    fitted_on: dict = field(default_factory=dict)
-    cross_validated: dict = field(default_factory=dict)
 
     def to_json(self) -> dict:
         return {
-            "analyzer": self.analyzer,
             "ranker": self.ranker.to_json(),
             "answerable": self.answerable.to_json(),
             "answer_threshold": round(self.answer_threshold, 4),
             "closest_threshold": round(self.closest_threshold, 4),
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Variant:
+        return cls(
+            LinearModel.from_json(data["ranker"]), LinearModel.from_json(data["answerable"]),
+            float(data["answer_threshold"]), float(data["closest_threshold"]),
+        )
+
+
+LEXICAL, SEMANTIC = "lexical", "semantic"
+
+
+@dataclass(frozen=True)
+class Models:
+    """Two variants fitted on the same questions: ``lexical`` (words only: a corpus without vectors, or a
+    platform without the encoder) and ``semantic`` (words and the encoder's cosines). A question is answered
+    by the semantic one only when every one of its candidates has a vector of the encoder it was fitted with."""
+
+    lexical: Variant
+    semantic: Variant | None = None
+    analyzer: str = ANALYZER_VERSION
+    encoder: str | None = None  # the encoder whose vectors the semantic variant was fitted on
+    fitted_on: dict = field(default_factory=dict)
+    cross_validated: dict = field(default_factory=dict)
+
+    def pick(self, candidates: Candidates) -> tuple[str, Variant]:
+        """The variant that answers these candidates, and its name: the semantic one when each candidate has a
+        vector of the encoder it was fitted with."""
+        semantic = candidates.semantic
+        if self.semantic is not None and semantic is not None and semantic.complete and semantic.encoder == self.encoder:
+            return SEMANTIC, self.semantic
+        return LEXICAL, self.lexical
+
+    def to_json(self) -> dict:
+        return {
+            "analyzer": self.analyzer,
+            "encoder": self.encoder,
+            LEXICAL: self.lexical.to_json(),
+            SEMANTIC: self.semantic.to_json() if self.semantic else None,
             "fitted_on": self.fitted_on,
             "cross_validated": self.cross_validated,
         }
@@ -88,25 +127,34 @@ class Models:
 
     @classmethod
     def load(cls, path: Path = MODEL_FILE, analyzer: str = ANALYZER_VERSION) -> Models:
-        """The models in ``path``; ModelMismatch if unreadable, fitted for another analyzer, or naming unknown features."""
-        from retrieval.features import QUESTION_FEATURES, SENTENCE_FEATURES
+        """The models in ``path``; ModelMismatch if unreadable, fitted for another analyzer, naming features this
+        version does not compute, or with a lexical variant that needs vectors."""
+        from retrieval.features import (
+            LEXICAL_FEATURES,
+            LEXICAL_QUESTION_FEATURES,
+            QUESTION_FEATURES,
+            SENTENCE_FEATURES,
+        )
 
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
             models = cls(
-                LinearModel.from_json(data["ranker"]), LinearModel.from_json(data["answerable"]),
-                float(data["answer_threshold"]), float(data["closest_threshold"]),
-                data["analyzer"], data.get("fitted_on", {}), data.get("cross_validated", {}),
+                Variant.from_json(data[LEXICAL]), Variant.from_json(data[SEMANTIC]) if data.get(SEMANTIC) else None,
+                data["analyzer"], data.get("encoder"), data.get("fitted_on", {}), data.get("cross_validated", {}),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise ModelMismatch(f"no readable model at {path}: {error}") from error
         if models.analyzer != analyzer:
             raise ModelMismatch(f"the model at {path} was fitted with analyzer {models.analyzer}, not {analyzer}; run `isnad train`")
-        unknown = [f for f in models.ranker.features if f not in SENTENCE_FEATURES]
-        unknown += [f for f in models.answerable.features if f not in QUESTION_FEATURES]
-        shapes = [len(m.coef) == len(m.features) for m in (models.ranker, models.answerable)]
-        if unknown or not all(shapes):
-            raise ModelMismatch(f"the model at {path} does not match the features this version computes ({unknown}); run `isnad train`")
+        checks = [(models.lexical, LEXICAL_FEATURES, LEXICAL_QUESTION_FEATURES)]
+        if models.semantic is not None:
+            checks.append((models.semantic, SENTENCE_FEATURES, QUESTION_FEATURES))
+        for variant, sentence_names, question_names in checks:
+            unknown = [f for f in variant.ranker.features if f not in sentence_names]
+            unknown += [f for f in variant.answerable.features if f not in question_names]
+            shapes = [len(m.coef) == len(m.features) for m in (variant.ranker, variant.answerable)]
+            if unknown or not all(shapes):
+                raise ModelMismatch(f"the model at {path} does not match the features this version computes ({unknown}); run `isnad train`")
         return models
 
 

@@ -22,11 +22,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.arabic import CUE_NUMBER, CUE_TIME, as_written, content_tokens, question_type, token_features, wanted_cue
-from retrieval.features import Best, Candidates, question_features, sentence_matrix
+from retrieval.arabic import CUE_NUMBER, CUE_TIME, as_written, content_tokens, question_type, token_features, tokenize, wanted_cue
+from retrieval.conversation import Context
+from retrieval.features import Best, Candidates, SemanticEvidence, question_features, sentence_matrix
 from retrieval.index import TfidfIndex
 from retrieval.lexicon import COLLOQUIAL
-from retrieval.model import Models, sigmoid
+from retrieval.model import LEXICAL, Models, Variant, sigmoid
+from retrieval.semantic.vectors import DenseVectors
 from retrieval.wordnet import WORDNET
 
 
@@ -52,6 +54,19 @@ class RankingParams:
     # as the word without joining the query, ARCD 0.639 and news-dev 0.384. AWN's pairs are noisy (قتلى → اقتال).
     plural_weight: float = 0.0
     relative_cutoff: float = 0.1  # later quotes need at least this share of the best quote's probability (بينت finds بينيت at 0.12)
+    # The sentences nearest the question's vector join the candidates with their passages (hybrid recall).
+    dense_candidates: int = 10
+    # A follow-up's own words weigh 1, the conversation's topic words this much (``retrieval/conversation.py``).
+    context_weight: float = 0.5
+    about_titles: int = 3  # with no answer: the titles nearest the question, to say what the articles are about
+
+
+@dataclass(frozen=True)
+class QueryVector:
+    """The question's vector and the corpus vectors to compare it with."""
+
+    vector: np.ndarray
+    dense: DenseVectors
 
 
 @dataclass(frozen=True)
@@ -62,6 +77,8 @@ class Ranked:
     no_answer_reason: str | None = None
     closest: int | None = None  # with no answer: a sentence worth offering as "the closest I found"
     missing: tuple[str, ...] = ()  # question words no article uses in any form
+    model: str = LEXICAL  # the variant that answered
+    about: tuple[str, ...] = ()  # with no answer: titles of the articles nearest the question
 
 
 NO_TERMS = "the question has no words the articles use"
@@ -69,26 +86,48 @@ NO_MATCH = "no passage shares the question's words"
 MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none of the best matches gives a number"}
 
 
-def rank_sentences(index: TfidfIndex, question: str, limit: int, params: RankingParams, models: Models) -> Ranked:
+def rank_sentences(
+    index: TfidfIndex, question: str, limit: int, params: RankingParams, models: Models, query: QueryVector | None = None,
+    context: Context | None = None,
+) -> Ranked:
     """Up to ``limit`` sentence ids, best first, or none with the reason."""
-    found = gather_candidates(index, question, params)
+    found = gather_candidates(index, question, params, query, context)
     if isinstance(found, str):
-        return Ranked((), (), 0.0, found, missing=_as_written(question, unknown_words(index, question)))
+        missing = _as_written(question, unknown_words(index, question))
+        return Ranked((), (), 0.0, found, missing=missing, about=nearest_titles(index, query, params.about_titles))
     candidates, words = found
-    best = score_candidates(candidates, models)
-    confidence = answer_confidence(best, models)
-    missing = _as_written(question, [w for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known])
+    name, variant = models.pick(candidates)
+    best = score_candidates(candidates, variant)
+    confidence = answer_confidence(best, variant)
+    own = set(content_tokens(question))
+    missing = _as_written(question, [w for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known and w in own])
     top = int(best.order[0])
     probabilities = sigmoid(best.scores)
-    if not answers(best, confidence, models):
+    if not answers(best, confidence, variant):
         reason = _no_answer_reason(best, missing, confidence)
-        closest = int(candidates.sentence_ids[top]) if confidence >= models.closest_threshold else None
-        return Ranked((), (), confidence, reason, closest, missing)
+        closest = int(candidates.sentence_ids[top]) if confidence >= variant.closest_threshold else None
+        about = () if closest is not None else nearest_titles(index, query, params.about_titles, best)
+        return Ranked((), (), confidence, reason, closest, missing, name, about)
     floor = params.relative_cutoff * probabilities[top]
     kept = [int(i) for i in best.order[:limit] if probabilities[i] >= floor]
     return Ranked(
-        tuple(int(candidates.sentence_ids[i]) for i in kept), tuple(float(probabilities[i]) for i in kept), confidence, missing=missing
+        tuple(int(candidates.sentence_ids[i]) for i in kept), tuple(float(probabilities[i]) for i in kept), confidence,
+        missing=missing, model=name,
     )
+
+
+def nearest_titles(index: TfidfIndex, query: QueryVector | None, n: int, best: Best | None = None) -> tuple[str, ...]:
+    """What the articles are about, near the question: the titles closest to its vector, else those of the
+    best-ranked sentences' articles; none when neither says anything."""
+    if query is not None and query.dense.has_title.any():
+        cosines = query.dense.titles @ query.vector
+        cosines[~(query.dense.has_title & index.doc_alive_)] = -1.0
+        order = np.argsort(-cosines, kind="stable")[:n]
+        return tuple(index.titles_[i] for i in order.tolist() if cosines[i] > 0)
+    if best is not None:
+        documents = index.sent_doc_[best.candidates.sentence_ids[best.order]].tolist()
+        return tuple(index.titles_[d] for d in list(dict.fromkeys(documents))[:n])
+    return ()
 
 
 def _as_written(question: str, tokens: list[str]) -> tuple[str, ...]:
@@ -99,16 +138,16 @@ def _as_written(question: str, tokens: list[str]) -> tuple[str, ...]:
     return tuple(written.get(token, token) for token in tokens)
 
 
-def answer_confidence(best: Best, models: Models) -> float:
+def answer_confidence(best: Best, variant: Variant) -> float:
     """P(the articles answer the question), from the answerable model."""
-    return float(sigmoid(models.answerable.score(question_features(best, models.answerable.features))))
+    return float(sigmoid(variant.answerable.score(question_features(best, variant.answerable.features))))
 
 
-def answers(best: Best, confidence: float, models: Models) -> bool:
+def answers(best: Best, confidence: float, variant: Variant) -> bool:
     """Whether the best sentences are an answer: the model is confident enough, and a when- or how-many
     question has a time or a number among its best CUE_WINDOW sentences (a sentence about the right people
     with no date does not say when; measured before the models: one of XQuAD's 1,190 questions lost)."""
-    return not lacks_cue(best) and confidence >= models.answer_threshold
+    return not lacks_cue(best) and confidence >= variant.answer_threshold
 
 
 CUE_WINDOW = 3
@@ -120,10 +159,10 @@ def lacks_cue(best: Best) -> bool:
     return bool(c.wanted_cue & (CUE_TIME | CUE_NUMBER)) and not (c.flags[best.order[:CUE_WINDOW]] & c.wanted_cue).any()
 
 
-def score_candidates(candidates: Candidates, models: Models) -> Best:
+def score_candidates(candidates: Candidates, variant: Variant) -> Best:
     """The ranker's score of every candidate, and the order best first."""
-    matrix = sentence_matrix(candidates, models.ranker.features)
-    scores = models.ranker.score(matrix)
+    matrix = sentence_matrix(candidates, variant.ranker.features)
+    scores = variant.ranker.score(matrix)
     order = np.argsort(-scores, kind="stable")
     return Best(candidates, scores, order)
 
@@ -141,11 +180,20 @@ def unknown_words(index: TfidfIndex, question: str) -> list[str]:
     return [w for w in dict.fromkeys(content_tokens(question)) if not any(f in index.vocabulary_ for f in token_features(w))]
 
 
-def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -> tuple[Candidates, list[str]] | str:
-    """The question's candidate sentences with everything the features need, and its content words; or why there are none."""
+def gather_candidates(
+    index: TfidfIndex, question: str, params: RankingParams, query: QueryVector | None = None, context: Context | None = None
+) -> tuple[Candidates, list[str]] | str:
+    """The question's candidate sentences with everything the features need, and its content words; or why there are none.
+
+    With the question's vector, the sentences nearest it join the candidates (with their passages) and the
+    candidates carry their cosines (``SemanticEvidence``). With a conversation's context (a follow-up), its
+    topic words join the question at ``context_weight`` and its articles' passages join the candidates.
+    """
     words = list(dict.fromkeys(content_tokens(question)))
-    columns, weights, related = question_vector(index, question, words, params)
-    if not len(columns):
+    topic = [w for w in dict.fromkeys(t for word in (context.words if context else ()) for t in tokenize(word)) if w not in words]
+    columns, weights, related = question_vector(index, question, words, params, {w: params.context_weight for w in topic})
+    words += topic
+    if not len(columns) and query is None:
         return NO_TERMS
     passage_ids, passage_scores, exact = candidate_passages(index, columns, weights, params)
     keep = params.candidate_passages if exact else params.rescored_passages
@@ -156,7 +204,13 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     # The best articles by BM25 (as their rarest terms score them) lend all their passages to the pool.
     articles, partial_bm25 = candidate_articles(index, columns, weights, params)
     from_articles = articles_passages(index, articles[np.argsort(-partial_bm25, kind="stable")[: params.article_passages]])
-    pool = np.union1d(passage_ids, from_articles)
+    if context is not None:  # the articles the conversation was answered from stay in play
+        position = index.doc_position
+        previous = np.array([position[d] for d in context.doc_ids if d in position], dtype=np.int64)
+        from_articles = np.union1d(from_articles, articles_passages(index, previous))
+    near_ids, near_cosines = nearest_sentences(index, query, params.dense_candidates)
+    from_vectors = sentence_passages(index, near_ids)
+    pool = np.union1d(np.union1d(passage_ids, from_articles), from_vectors)
     if not len(pool):
         return NO_MATCH
     sentence_ids, sentence_tf, passage_tf = index.passage_counts(pool, columns)
@@ -166,6 +220,7 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     chosen = np.zeros(len(pool), dtype=bool)
     chosen[np.argsort(-pool_scores, kind="stable")[: params.candidate_passages]] = True
     chosen[np.searchsorted(pool, from_articles)] = True
+    chosen[np.searchsorted(pool, from_vectors)] = True
     pool, pool_scores = pool[chosen], pool_scores[chosen]
 
     # Each sentence takes the cosine of the best candidate passage holding it; sentences of no candidate go.
@@ -186,6 +241,8 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
     articles = np.union1d(articles, doc_of_sentence)
     article_bm25, title_tf, article_tf = index.document_scores(articles, columns, weights)
     forms = word_forms(index, words, columns, related)
+    if topic:  # the topic's words count at their lower weight in every share
+        forms.weights[len(words) - len(topic) :] *= params.context_weight
     held_columns = sentence_tf > 0
     candidates = Candidates(
         sentence_ids=sentence_ids,
@@ -204,8 +261,41 @@ def gather_candidates(index: TfidfIndex, question: str, params: RankingParams) -
         wanted_cue=wanted_cue(question_type(question)),
         number=index.sent_number_[sentence_ids],
         chars=(index.sent_end_[sentence_ids] - index.sent_start_[sentence_ids]).astype(np.float32),
+        semantic=semantic_evidence(query, sentence_ids, articles, near_ids, near_cosines),
     )
     return candidates, words
+
+
+def nearest_sentences(index: TfidfIndex, query: QueryVector | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The living sentences nearest the question's vector: (ids, cosines), best first; none without a vector."""
+    if query is None or k <= 0:
+        return np.zeros(0, np.int64), np.zeros(0, np.float32)
+    alive = index.doc_alive_[index.sent_doc_] if index.has_dead else None
+    return query.dense.nearest(query.vector, k, alive)
+
+
+def sentence_passages(index: TfidfIndex, sentence_ids: np.ndarray) -> np.ndarray:
+    """A passage holding each of these sentences (the last one starting at or before it), sorted and distinct."""
+    if not len(sentence_ids):
+        return np.zeros(0, np.int64)
+    passages = np.clip(np.searchsorted(index.pass_first_, sentence_ids, side="right") - 1, 0, max(index.n_passages - 1, 0))
+    return np.unique(passages[index.pass_last_[passages] >= sentence_ids]).astype(np.int64)
+
+
+def semantic_evidence(
+    query: QueryVector | None, sentence_ids: np.ndarray, articles: np.ndarray, near_ids: np.ndarray, near_cosines: np.ndarray
+) -> SemanticEvidence | None:
+    if query is None:
+        return None
+    dense = query.dense
+    return SemanticEvidence(
+        sentence=dense.sentences[sentence_ids] @ query.vector,
+        title=dense.titles[articles] @ query.vector,
+        nearest=float(near_cosines[0]) if len(near_cosines) else 0.0,
+        found=np.isin(sentence_ids, near_ids),
+        complete=bool(dense.has_sentence[sentence_ids].all() and dense.has_title[articles].all()),
+        encoder=dense.model,
+    )
 
 
 def candidate_articles(
@@ -233,16 +323,20 @@ def articles_passages(index: TfidfIndex, articles: np.ndarray) -> np.ndarray:
 
 
 def question_vector(
-    index: TfidfIndex, question: str, words: list[str], params: RankingParams
+    index: TfidfIndex, question: str, words: list[str], params: RankingParams, extra: dict[str, float] | None = None
 ) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[str, ...]]]:
     """The question's known terms and their weights (sorted columns), and each word's related words.
 
     Related words join the question at a share of a word's weight (``RankingParams``): a colloquial word's
     MSA equivalents, a word's synonyms, a noun's broken plural or singular (off by default); a related word
-    held by a sentence counts as the word (``word_forms``).
+    held by a sentence counts as the word (``word_forms``). ``extra`` words (a conversation's topic) join
+    with their own share, their whole-word terms only.
     """
     terms = index.params.text_analyzer()(question)
     share: dict[str, float] = dict.fromkeys(terms, 1.0)
+    for word, weight in (extra or {}).items():
+        for term in token_features(word):
+            share[term] = max(share.get(term, 0.0), weight)
     related: dict[str, tuple[str, ...]] = {}
     for word in words:
         forms, synonyms = WORDNET.related(word)

@@ -63,8 +63,13 @@ def _migration_1(db: sqlite_utils.Database) -> None:
     db["meta"].create({"key": str, "value": str}, pk="key")
 
 
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Sentence and title vectors of the encoder named in meta.vector_model (retrieval/semantic/vectors.py)."""
+    db.execute("CREATE TABLE vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID")
+
+
 # Schema migrations, in order; PRAGMA user_version counts how many have run.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1,)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
 
 
 class Store:

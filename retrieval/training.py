@@ -2,19 +2,25 @@
 
 Examples come from question sets run through retrieval: every candidate sentence of a question, with its
 features and whether it holds the gold evidence; and for each question, whether the articles answer it.
-Unanswerable examples are news-dev's questions without an answer and SQuAD questions asked of a corpus
-that lacks their own paragraph (the no-gold protocol, ``evaluation.squad_without_own_paragraph``).
+Unanswerable examples are news-dev's questions without an answer, SQuAD questions asked of a corpus
+that lacks their own paragraph (the no-gold protocol, ``evaluation.squad_without_own_paragraph``), and
+off-topic questions by the thousand from crossing sets: one set's questions asked of another set's corpus
+(ARCD's of the seed articles, news-dev's of XQuAD's paragraphs, …). One crossing, XQuAD's questions of the
+seed articles, is kept out of the fit and reported as held out.
+
+Two variants are fitted on the same questions (``retrieval/model.py``): lexical (candidates and features
+from words) and semantic (the encoder's nearest sentences join the candidates, and its cosines are
+features). Every corpus is embedded first; the corpora live in a work folder so that a second run reuses
+their vectors.
 
 Scores are cross-validated with folds by article (GroupKFold): a question is scored by models fitted
 on other articles' questions only. The shipped models are then fitted on everything.
 
-    isnad train --news ../shared/eval/news-dev.jsonl --news-data ../shared/eval/news-corpus \\
-        --squad ../shared/eval/xquad.ar.json ../shared/eval/arcd-train.json
+    isnad train --squad ../shared/eval/xquad.ar.json ../shared/eval/arcd-train.json --work .isnad-train
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +34,19 @@ from sklearn.preprocessing import StandardScaler
 
 from retrieval import evaluation
 from retrieval.engine import Retriever
-from retrieval.features import QUESTION_FEATURES, SENTENCE_FEATURES, Best, Candidates, question_features, sentence_matrix
-from retrieval.model import LinearModel, Models
+from retrieval.features import (
+    LEXICAL_FEATURES,
+    LEXICAL_QUESTION_FEATURES,
+    QUESTION_FEATURES,
+    SENTENCE_FEATURES,
+    Best,
+    Candidates,
+    question_features,
+    sentence_matrix,
+)
+from retrieval.model import LEXICAL, SEMANTIC, LinearModel, Models, Variant
 from retrieval.ranking import answer_confidence, answers, gather_candidates
+from retrieval.semantic.encoder import Encoder
 
 FOLDS = 5
 # The answer threshold keeps false abstention on the training folds' answerable questions at this share:
@@ -55,14 +71,18 @@ class Example:
 
 def collect(
     retriever: Retriever, questions: list[evaluation.EvalQuestion], dataset: str,
-    group_of: Callable[[evaluation.EvalQuestion], str], answerable: bool = True,
+    group_of: Callable[[evaluation.EvalQuestion], str], answerable: bool = True, semantic: bool = False,
 ) -> list[Example]:
-    """Run each question through candidate gathering and label its candidates."""
+    """Run each question through candidate gathering and label its candidates; with ``semantic``, through the
+    encoder's candidates and cosines too (the corpus must be embedded)."""
     index, params = retriever.index, retriever.ranking
     examples = []
-    names = tuple(SENTENCE_FEATURES)
+    names = tuple(SENTENCE_FEATURES if semantic else LEXICAL_FEATURES)
     for q in questions:
-        found = gather_candidates(index, q.question, params)
+        query = retriever.query_vector(q.question) if semantic else None
+        if semantic and query is None:
+            raise RuntimeError(f"{dataset}: the corpus has no vectors to fit the semantic model on")
+        found = gather_candidates(index, q.question, params, query)
         has_answer = answerable and bool(q.answers)
         if isinstance(found, str):
             empty = np.zeros((0, len(names)), np.float32)
@@ -77,30 +97,73 @@ def collect(
     return examples
 
 
-def seed_examples(questions_path: Path, data_dir: Path, scratch: Path, dataset: str) -> list[Example]:
+@dataclass
+class QuestionSet:
+    """A question set, the corpus it is about (a retriever over it, embedded), and how to group its questions."""
+
+    name: str
+    questions: list[evaluation.EvalQuestion]
+    retriever: Retriever
+    group_of: Callable[[evaluation.EvalQuestion], str]
+    no_gold: list[tuple[Retriever, list[evaluation.EvalQuestion]]]  # SQuAD: folds without their own paragraph
+
+
+def open_corpus(db: Path, data: Path, encoder: Encoder | None, progress: Progress | None = None, donor: Path | None = None) -> Retriever:
+    """A retriever over ``data`` kept in ``db`` (reused by the next run), every text embedded."""
+    retriever = Retriever.open(db, encoder=encoder)
+    retriever.sync(data)
+    if donor is not None:
+        retriever.import_vectors(donor)
+    report = retriever.embed()
+    if progress and report.embedded:
+        progress(f"{db.name}: embedded {report.embedded:,} texts in {report.seconds:.0f} s")
+    return retriever
+
+
+def seed_set(questions_path: Path, data_dir: Path, work: Path, encoder: Encoder | None, progress: Progress | None = None) -> QuestionSet:
     """A seed-format set over its data folder; a question's group is its (first) article, else its id's article part."""
-    retriever = Retriever.open(scratch / f"{dataset}.db")
-    retriever.sync(data_dir)
+    name = questions_path.stem
+    retriever = open_corpus(work / f"{name}.db", data_dir, encoder, progress)
     questions = evaluation.load_seed_questions(questions_path)
-    return collect(retriever, questions, dataset, lambda q: q.answers[0].doc_id if q.answers else q.id.split("#")[0])
+    return QuestionSet(name, questions, retriever, lambda q: q.answers[0].doc_id if q.answers else q.id.split("#")[0], [])
 
 
-def squad_examples(path: Path, scratch: Path, dataset: str, folds: int = FOLDS, progress: Progress | None = None) -> list[Example]:
-    """A SQuAD-format set: each question asked of all paragraphs (answerable), and of a corpus without its own
-    paragraph (unanswerable; the no-gold protocol)."""
-    folder = scratch / dataset
+def squad_set(path: Path, work: Path, encoder: Encoder | None, folds: int = FOLDS, progress: Progress | None = None) -> QuestionSet:
+    """A SQuAD-format set over all its paragraphs, with its no-gold folds (each corpus without a fold's paragraphs)."""
+    name = path.stem
+    folder = work / name
     questions = evaluation.write_squad_corpus(path, folder / "all")
-    retriever = Retriever.open(scratch / f"{dataset}.db")
-    retriever.sync(folder / "all")
-    article = _squad_article
-    examples = collect(retriever, questions, dataset, article)
+    everything = work / f"{name}.db"
+    retriever = open_corpus(everything, folder / "all", encoder, progress)
+    no_gold = []
     for k, (corpus, asked) in enumerate(evaluation.squad_without_own_paragraph(path, folder / "no-gold", folds)):
+        no_gold.append((open_corpus(work / f"{name}-no-gold-{k}.db", corpus, encoder, progress, donor=everything), asked))
+    return QuestionSet(name, questions, retriever, _squad_article, no_gold)
+
+
+# Off-topic questions: each set's questions asked of another set's corpus (question set, corpus set). The
+# ones fitted on, and the one kept out and reported as held out.
+FIT_CROSSINGS = (("arcd-train", "seed-dev"), ("news-dev", "xquad.ar"), ("seed-dev", "arcd-train"), ("xquad.ar", "news-dev"))
+HELD_OUT_CROSSINGS = (("xquad.ar", "seed-dev"),)
+
+
+def set_examples(sets: dict[str, QuestionSet], semantic: bool, progress: Progress | None = None) -> tuple[list[Example], list[Example]]:
+    """(examples to fit and cross-validate on, held-out crossing examples) of every set, lexical or semantic."""
+    examples: list[Example] = []
+    for qs in sets.values():
         if progress:
-            progress(f"{dataset}: no-gold fold {k + 1} of {folds}")
-        held_out = Retriever.open(scratch / f"{dataset}-no-gold-{k}.db")
-        held_out.sync(corpus)
-        examples += collect(held_out, asked, dataset + " no-gold", article, answerable=False)
-    return examples
+            progress(f"collecting {qs.name} ({SEMANTIC if semantic else LEXICAL})")
+        examples += collect(qs.retriever, qs.questions, qs.name, qs.group_of, semantic=semantic)
+        for retriever, asked in qs.no_gold:
+            examples += collect(retriever, asked, qs.name + " no-gold", qs.group_of, answerable=False, semantic=semantic)
+
+    def crossing(asked: str, corpus: str) -> list[Example]:
+        qs = sets[asked]
+        return collect(sets[corpus].retriever, qs.questions, f"{asked} → {corpus}", qs.group_of, answerable=False, semantic=semantic)
+
+    examples += [e for a, c in FIT_CROSSINGS if a in sets and c in sets for e in crossing(a, c)]
+    held_out = [e for a, c in HELD_OUT_CROSSINGS if a in sets and c in sets for e in crossing(a, c)]
+    return examples, held_out
 
 
 def _squad_article(q: evaluation.EvalQuestion) -> str:
@@ -108,7 +171,7 @@ def _squad_article(q: evaluation.EvalQuestion) -> str:
 
 
 def feature_columns(features: tuple[str, ...]) -> list[int]:
-    """Where these features are in an example's matrix (which holds every SENTENCE_FEATURES column)."""
+    """Where these features are in an example's matrix (SENTENCE_FEATURES' columns, the lexical ones first)."""
     names = list(SENTENCE_FEATURES)
     return [names.index(feature) for feature in features]
 
@@ -192,17 +255,24 @@ def threshold_for(probabilities: np.ndarray, answerable: np.ndarray, false_absta
     return float(answered[int(np.floor(false_abstain * len(answered)))])
 
 
-def fit_models(examples: list[Example], fitted_on: dict | None = None, cross_validated: dict | None = None) -> Models:
+def variant_features(semantic: bool) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(sentence features, question features) of a variant."""
+    if semantic:
+        return tuple(SENTENCE_FEATURES), tuple(QUESTION_FEATURES)
+    return tuple(LEXICAL_FEATURES), tuple(LEXICAL_QUESTION_FEATURES)
+
+
+def fit_variant(examples: list[Example], semantic: bool) -> Variant:
     """The ranker, the answerable model and its thresholds, fitted on all ``examples``."""
-    ranker = fit_ranker(examples, tuple(SENTENCE_FEATURES))
-    x, y, usable = question_rows(examples, ranker, tuple(QUESTION_FEATURES))
+    sentence_names, question_names = variant_features(semantic)
+    ranker = fit_ranker(examples, sentence_names)
+    x, y, usable = question_rows(examples, ranker, question_names)
     weight = dataset_weights(examples)
-    answerable = fit_answerable(x[usable], y[usable], weight[usable], tuple(QUESTION_FEATURES))
+    answerable = fit_answerable(x[usable], y[usable], weight[usable], question_names)
     p = _probability(answerable, x)
-    return Models(
+    return Variant(
         ranker, answerable,
         threshold_for(p[usable], y[usable], TARGET_FALSE_ABSTAIN), threshold_for(p[usable], y[usable], CLOSEST_FALSE_ABSTAIN),
-        fitted_on=fitted_on or {}, cross_validated=cross_validated or {},
     )
 
 
@@ -219,24 +289,28 @@ class Prediction:
     answered: bool
 
 
-def cross_validate(examples: list[Example], folds: int = FOLDS, progress: Progress | None = None) -> list[Prediction]:
-    """Each question scored by models fitted on the other folds (folds by article)."""
+def cross_validate(examples: list[Example], semantic: bool, folds: int = FOLDS, progress: Progress | None = None) -> list[Prediction]:
+    """Each question scored by models fitted on the other folds (folds by article: a SQuAD article's questions,
+    asked of any corpus, stay in one fold)."""
     groups = np.array([f"{e.dataset.split(' ')[0]}|{e.group}" for e in examples])
     predictions: list[Prediction | None] = [None] * len(examples)
     for k, (train, test) in enumerate(GroupKFold(n_splits=folds).split(np.zeros(len(examples)), groups=groups)):
         if progress:
             progress(f"cross-validation fold {k + 1} of {folds}")
-        models = fit_models([examples[i] for i in train])
+        variant = fit_variant([examples[i] for i in train], semantic)
         for i in test:
-            e = examples[i]
-            best = ranked(e, models.ranker)
-            if best is None:
-                predictions[i] = Prediction(e, None, False)
-                continue
-            answered = answers(best, answer_confidence(best, models), models)
-            hits = np.flatnonzero(e.hits[best.order[: evaluation.RANKS]])
-            predictions[i] = Prediction(e, int(hits[0]) + 1 if len(hits) else None, answered)
+            predictions[i] = predict(examples[i], variant)
     return [p for p in predictions if p is not None]
+
+
+def predict(e: Example, variant: Variant) -> Prediction:
+    """How a variant ranks and decides one example."""
+    best = ranked(e, variant.ranker)
+    if best is None:
+        return Prediction(e, None, False)
+    answered = answers(best, answer_confidence(best, variant), variant)
+    hits = np.flatnonzero(e.hits[best.order[: evaluation.RANKS]])
+    return Prediction(e, int(hits[0]) + 1 if len(hits) else None, answered)
 
 
 def summarize(predictions: list[Prediction]) -> dict[str, dict[str, float]]:
@@ -262,23 +336,40 @@ def summarize(predictions: list[Prediction]) -> dict[str, dict[str, float]]:
     return report
 
 
-def train(news: list[tuple[Path, Path]], squad: list[Path], progress: Progress | None = None) -> tuple[Models, dict]:
-    """Collect examples from the sets, cross-validate, fit on everything; the models carry their CV report."""
-    with tempfile.TemporaryDirectory(prefix="isnad-train-") as scratch:
-        examples: list[Example] = []
-        for questions, data in news:
-            if progress:
-                progress(f"collecting {questions.name} over {data}")
-            examples += seed_examples(questions, data, Path(scratch), questions.stem)
-        for path in squad:
-            if progress:
-                progress(f"collecting {path.name}")
-            examples += squad_examples(path, Path(scratch), path.stem, progress=progress)
-    report = summarize(cross_validate(examples, progress=progress))
+def train(
+    news: list[tuple[Path, Path]], squad: list[Path], work: Path, encoder: Encoder | None, progress: Progress | None = None
+) -> tuple[Models, dict]:
+    """Collect examples from the sets, cross-validate, fit on everything; the models carry their CV report.
+
+    Without an encoder only the lexical variant is fitted (and the file says so)."""
+    work.mkdir(parents=True, exist_ok=True)
+    sets: dict[str, QuestionSet] = {}
+    for questions, data in news:
+        sets[questions.stem] = seed_set(questions, data, work, encoder, progress)
+    for path in squad:
+        if progress:
+            progress(f"opening {path.name} and its no-gold folds")
+        sets[path.stem] = squad_set(path, work, encoder, progress=progress)
+    variants: dict[str, Variant] = {}
+    report: dict[str, dict] = {}
+    fitted: dict[str, int] = {}
+    for semantic in (False, True) if encoder is not None else (False,):
+        name = SEMANTIC if semantic else LEXICAL
+        examples, held_out = set_examples(sets, semantic, progress)
+        report[name] = summarize(cross_validate(examples, semantic, progress=progress))
+        variants[name] = fit_variant(examples, semantic)
+        for dataset, row in summarize([predict(e, variants[name]) for e in held_out]).items():
+            report[name][f"{dataset} (held out)"] = row
+        fitted = {"questions": len(examples), "candidates": int(sum(len(e.hits) for e in examples))}
     fitted_on = {
         "sets": [str(q.name) for q, _ in news] + [p.name for p in squad],
-        "questions": len(examples),
-        "candidates": int(sum(len(e.hits) for e in examples)),
+        "crossings": [f"{a} → {c}" for a, c in FIT_CROSSINGS if a in sets and c in sets],
+        "held out": [f"{a} → {c}" for a, c in HELD_OUT_CROSSINGS if a in sets and c in sets],
+        **fitted,
         "folds": f"{FOLDS}-fold GroupKFold by article",
     }
-    return fit_models(examples, fitted_on, report), report
+    models = Models(
+        variants[LEXICAL], variants.get(SEMANTIC), encoder=encoder.name if encoder else None, fitted_on=fitted_on,
+        cross_validated=report,
+    )
+    return models, report

@@ -2,11 +2,13 @@
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from retrieval import Retriever
+from retrieval.model import Models
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "data"
@@ -42,3 +44,9 @@ def seed_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
     retriever = Retriever.open(tmp_path_factory.mktemp("seeds") / "isnad.db")
     retriever.sync(SEEDS)
     return retriever
+
+
+def with_thresholds(models: Models, answer: float, closest: float) -> Models:
+    """The same models with both variants' thresholds set (to force "no answer" or "closest")."""
+    semantic = replace(models.semantic, answer_threshold=answer, closest_threshold=closest) if models.semantic else None
+    return replace(models, lexical=replace(models.lexical, answer_threshold=answer, closest_threshold=closest), semantic=semantic)

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ from bot.rendering import (
 from bot.upload_bench import run_upload_bench
 from retrieval import Retriever
 from retrieval.query_log import QueryLog
+from tests.conftest import with_thresholds
 from tests.retrieval.test_killed import synthetic_archive
 
 ADMIN = 777
@@ -169,7 +170,7 @@ async def test_start_and_help(bot: RunningBot) -> None:
     examples = [data for data in buttons(start) if data.startswith("x:")]
     assert 2 <= len(examples) <= 3, start["reply_markup"]
     assert (await bot.ask(1, "/help"))["plain_text"] == text
-    assert [command["command"] for command in bot.fake.commands] == ["ask", "help", "start"]
+    assert [command["command"] for command in bot.fake.commands] == ["ask", "help", "new", "start"]
 
     await bot.press(1, start, examples[0])
     [answer] = await bot.fake.await_messages(1)
@@ -244,7 +245,7 @@ async def test_citations_name_outlet_and_date_and_the_answer_is_bold(own_bot: Ru
 async def test_a_weak_best_match_is_offered_as_the_closest_not_as_the_answer(own_bot: RunningBot) -> None:
     retriever = own_bot.corpus.retriever
     # Every question now falls between the two thresholds: not sure enough to answer, worth offering.
-    retriever.models = replace(retriever.models, answer_threshold=1.0, closest_threshold=0.0)
+    retriever.models = with_thresholds(retriever.models, answer=1.0, closest=0.0)
     reply = await own_bot.ask(5, "متى زار بينيت موسكو؟")
     text = reply["plain_text"]
     assert NO_ANSWER in text and "ليس إجابة مؤكدة" in text
@@ -323,11 +324,11 @@ async def test_groups_answer_only_when_addressed(bot: RunningBot) -> None:
     assert reply["reply_to_message_id"] == follow_up["message_id"]
     assert quotes_of(reply)
 
-    # A bare follow-up («ومتى؟») is a new question of its own: with nothing to look up, it says so plainly.
+    # A bare follow-up («ومتى؟») replied to an answer is read with that answer's question, and says how.
     bare = fake.user_says(GROUP, "ومتى؟", reply_to_message_id=reply["message_id"], **group)
     [reply] = await fake.await_messages(GROUP)
     assert reply["reply_to_message_id"] == bare["message_id"]
-    assert NO_ANSWER in reply["plain_text"] and not quotes_of(reply)
+    assert "فهمت سؤالك: ومتى؟ (عن: بوتين سوريا" in reply["plain_text"] and quotes_of(reply)
 
     fake.user_says(GROUP, "/ask", **group)
     [reply] = await fake.await_messages(GROUP)

@@ -5,7 +5,6 @@ import logging
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from retrieval import Retriever
 from retrieval.engine import index_folder
 from retrieval.index import IndexParams
-from tests.conftest import SEEDS
+from tests.conftest import SEEDS, with_thresholds
 
 
 def test_quotes_are_verbatim_slices_with_citations(seed_retriever: Retriever) -> None:
@@ -147,11 +146,11 @@ def test_a_weak_answer_is_no_answer_with_the_closest_sentence(seed_retriever: Re
     assert sure.found and sure.closest is None and 0 < sure.confidence <= 1
     models = seed_retriever.models
     try:
-        seed_retriever.models = replace(models, answer_threshold=1.0, closest_threshold=0.0)
+        seed_retriever.models = with_thresholds(models, answer=1.0, closest=0.0)
         weak = seed_retriever.ask("متى زار بينيت موسكو؟")
         assert not weak.found and weak.no_answer_reason
         assert weak.closest is not None and weak.closest.text == sure.quotes[0].text
-        seed_retriever.models = replace(models, answer_threshold=1.0, closest_threshold=1.0)
+        seed_retriever.models = with_thresholds(models, answer=1.0, closest=1.0)
         assert seed_retriever.ask("متى زار بينيت موسكو؟").closest is None
     finally:
         seed_retriever.models = models

@@ -31,7 +31,7 @@ def synthetic_archive(path: Path, articles: int) -> None:
 
 
 def isnad(*args: str, cwd: Path) -> subprocess.Popen:
-    environment = {**os.environ, "ISNAD_LOG_LEVEL": "INFO"}
+    environment = {**os.environ, "ISNAD_LOG_LEVEL": "INFO", "ISNAD_ENCODER": "none"}
     return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=cwd, env=environment, stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 

@@ -10,15 +10,19 @@ import pytest
 from retrieval import Retriever, training
 from retrieval.errors import ModelMismatch
 from retrieval.evaluation import EvalQuestion, GoldAnswer
-from retrieval.features import SENTENCE_FEATURES, Candidates, sentence_matrix
+from retrieval.features import LEXICAL_FEATURES, LEXICAL_QUESTION_FEATURES, SENTENCE_FEATURES, Candidates, sentence_matrix
 from retrieval.model import MODEL_FILE, Models
 from retrieval.ranking import RankingParams, gather_candidates
 
 
 def test_the_shipped_model_loads_with_its_provenance() -> None:
     models = Models.load()
-    assert set(models.ranker.features) <= set(SENTENCE_FEATURES)
-    assert 0 < models.closest_threshold <= models.answer_threshold < 1
+    assert set(models.lexical.ranker.features) <= set(LEXICAL_FEATURES)
+    assert set(models.lexical.answerable.features) <= set(LEXICAL_QUESTION_FEATURES)
+    for variant in (models.lexical, models.semantic):
+        if variant is not None:
+            assert set(variant.ranker.features) <= set(SENTENCE_FEATURES)
+            assert 0 < variant.closest_threshold <= variant.answer_threshold < 1
     assert models.fitted_on["sets"] and models.cross_validated
 
 
@@ -26,9 +30,12 @@ def test_the_shipped_model_loads_with_its_provenance() -> None:
     ("change", "message"),
     [
         (lambda m: m.update(analyzer="arabic-0"), "analyzer arabic-0"),
-        (lambda m: m["ranker"]["features"].append("a_feature_nobody_computes"), "a_feature_nobody_computes"),
-        (lambda m: m["answerable"]["coef"].pop(), "does not match"),
-        (lambda m: m.pop("ranker"), "no readable model"),
+        (lambda m: m["lexical"]["ranker"]["features"].append("a_feature_nobody_computes"), "a_feature_nobody_computes"),
+        # The words-only variant answers where there are no vectors: it may not lean on the encoder's cosines.
+        (lambda m: m["lexical"]["ranker"]["features"].append("e5_sentence"), "e5_sentence"),
+        (lambda m: m["lexical"]["answerable"]["features"].append("nearest_e5"), "nearest_e5"),
+        (lambda m: m["lexical"]["answerable"]["coef"].pop(), "does not match"),
+        (lambda m: m["lexical"].pop("ranker"), "no readable model"),
     ],
 )
 def test_a_model_fitted_otherwise_is_refused(tmp_path: Path, change, message: str) -> None:
@@ -61,16 +68,17 @@ def seed_examples(seed_retriever: Retriever) -> list[training.Example]:
 def test_a_refit_is_the_same_bit_for_bit(seed_retriever: Retriever) -> None:
     examples = seed_examples(seed_retriever)
     assert any(e.hits.any() for e in examples)
-    first, second = training.fit_models(examples), training.fit_models(seed_examples(seed_retriever))
+    first, second = training.fit_variant(examples, semantic=False), training.fit_variant(seed_examples(seed_retriever), semantic=False)
     assert json.dumps(first.to_json()) == json.dumps(second.to_json())
 
 
 def test_a_refit_model_round_trips_through_its_file(seed_retriever: Retriever, tmp_path: Path) -> None:
-    models = training.fit_models(seed_examples(seed_retriever), {"sets": ["seeds"]})
+    models = Models(training.fit_variant(seed_examples(seed_retriever), semantic=False), fitted_on={"sets": ["seeds"]})
     models.save(tmp_path / "model.json")
     loaded = Models.load(tmp_path / "model.json")
-    assert loaded.ranker.features == models.ranker.features
-    assert np.allclose(loaded.ranker.coef, models.ranker.coef, atol=1e-6)
+    assert loaded.lexical.ranker.features == models.lexical.ranker.features
+    assert np.allclose(loaded.lexical.ranker.coef, models.lexical.ranker.coef, atol=1e-6)
+    assert loaded.semantic is None
 
 
 def test_a_synonym_counts_as_holding_the_word(tmp_path: Path) -> None:
@@ -91,7 +99,7 @@ def test_a_synonym_counts_as_holding_the_word(tmp_path: Path) -> None:
 def test_features_are_always_finite(seed_retriever: Retriever) -> None:
     found = gather_candidates(seed_retriever.index, "بينيت موسكو", RankingParams())
     candidates: Candidates = found[0]
-    matrix = sentence_matrix(candidates, tuple(SENTENCE_FEATURES))
+    matrix = sentence_matrix(candidates, tuple(LEXICAL_FEATURES))
     assert np.isfinite(matrix).all()
     broken = Candidates(**{**candidates.__dict__, "sentence_cosine": np.full(len(candidates.sentence_ids), np.nan, np.float32)})
-    assert np.isfinite(sentence_matrix(broken, tuple(SENTENCE_FEATURES))).all()
+    assert np.isfinite(sentence_matrix(broken, tuple(LEXICAL_FEATURES))).all()
