@@ -42,6 +42,7 @@ from bot.flood import FloodGate
 from bot.handlers import (
     Services,
     ask_command,
+    clarification_button,
     error_handler,
     example_button,
     expired_button,
@@ -186,6 +187,7 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     application.add_handler(CallbackQueryHandler(example_button, pattern=r"^x:(\d+)$"))
     application.add_handler(CallbackQueryHandler(more_button, pattern=r"^m:(\d+):(\d+)$"))
     application.add_handler(CallbackQueryHandler(paragraph_button, pattern=r"^p:(\d+):(\d+)$"))
+    application.add_handler(CallbackQueryHandler(clarification_button, pattern=r"^c:(\d+):(\d+)$"))
     application.add_handler(CallbackQueryHandler(feedback_button, pattern=r"^f:(\d+):([+-]1)$"))
     application.add_handler(CallbackQueryHandler(expired_button))
     # Inline mode: @bot question in any chat (enable it with @BotFather's /setinline)

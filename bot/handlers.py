@@ -11,7 +11,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage, Message, ReplyParameters, Update
@@ -33,21 +33,24 @@ from bot.rendering import (
     SLOW_DOWN_TEXT,
     UNKNOWN_COMMAND_TEXT,
     answer_keyboard,
+    clarification_keyboard,
     examples_keyboard,
     help_text,
     question_problem,
     render_answer,
+    render_clarification,
     render_paragraph,
 )
 from retrieval import Retriever
 from retrieval.answers import Answer
-from retrieval.arabic import contains_arabic
+from retrieval.language import question_language
 from retrieval.query_log import QueryLog, QueryLogUnavailable
 from retrieval.semantic.worker import EmbeddingWorker
 
 logger = logging.getLogger(__name__)
 
 TOP_K = 3
+CLARIFIED_TOP_K = 10  # the quotes looked through for the article a person picked
 T = TypeVar("T")
 # Candidates for /start and /help: the first few the corpus answers are offered, so a corpus that
 # cannot answer one never shows it.
@@ -190,6 +193,29 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await send_answer(context, query.message, query_id, answer, offset)
 
 
+async def clarification_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The article the person meant: the answer's quotes from that article."""
+    numbers = await button_press(update, context)
+    if numbers is None:
+        return
+    query = update.callback_query
+    query_id, position = numbers
+    state = services(context)
+    logged = await asyncio.to_thread(state.query_log.get, query_id)
+    if logged is None or position >= len(logged.quotes):
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    doc_id = logged.quotes[position].doc_id
+    answer = await asyncio.to_thread(state.retriever.ask, logged.question, CLARIFIED_TOP_K, 0, state.conversations.asked_with(query_id))
+    chosen = tuple(q for q in answer.quotes if q.doc_id == doc_id)[:TOP_K]
+    if not chosen:
+        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return
+    await query.answer()
+    await write_log(context, state.query_log.add_quotes, query_id, len(logged.quotes), chosen)
+    await send_answer(context, query.message, query_id, replace(answer, quotes=chosen, has_more=False, alternatives=()), len(logged.quotes))
+
+
 async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the whole paragraph around a quote, the quote in bold."""
     numbers = await button_press(update, context)
@@ -249,11 +275,12 @@ async def answer_question(
             logger.warning("Flood: user %s in chat %s is over the limit; answering again when the minute passes", user_id, message.chat.id)
             await send_html(context, message, SLOW_DOWN_TEXT)
         return
-    problem = question_problem(question, contains_arabic(question))
+    retriever = services(context).retriever
+    problem = question_problem(question, retriever.answers_in(question_language(question)))
     if problem:
         await send_html(context, message, problem)
         return
-    log, retriever = services(context).query_log, services(context).retriever
+    log = services(context).query_log
     # Logged before answering: a crash mid-answer still leaves the question in the log. A log that cannot
     # be written (disk full, locked) does not stop the answer; its buttons then have nothing to refer to.
     query_id = await write_log(context, log.record, message.chat.id, user_id, question)
@@ -268,6 +295,9 @@ async def answer_question(
     turn = conversations.remember(key, question, answer, leaned_on, query_id)
     if query_id is None:
         sent = await send_html(context, message, render_answer(answer).html)
+    elif answer.alternatives:  # unsure between two articles: ask which was meant
+        await write_log(context, log.complete, query_id, replace(answer, quotes=answer.alternatives))
+        sent = await send_html(context, message, render_clarification(answer), clarification_keyboard(query_id, answer))
     else:
         await write_log(context, log.complete, query_id, answer)
         sent = await send_answer(context, message, query_id, answer, 0)

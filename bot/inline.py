@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 from bot.handlers import answerable_examples, services, write_log
 from bot.rendering import question_problem, render_answer, shorten
 from retrieval.answers import Answer
-from retrieval.arabic import contains_arabic
+from retrieval.language import question_language
 
 INLINE_RESULTS = 5
 INLINE_CACHE_SECONDS = 300  # the corpus changes by /reload; five minutes of staleness is acceptable
@@ -32,7 +32,7 @@ async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if not text:
         examples = await asyncio.to_thread(answerable_examples, state.retriever)
         results = [example_result(n, answer) for n, answer in examples.items()]
-    elif question_problem(text, contains_arabic(text)):
+    elif question_problem(text, state.retriever.answers_in(question_language(text))):
         results = []  # not a question isnad can take: Telegram shows nothing, as it does for an unknown word
     else:
         answer = await asyncio.to_thread(state.retriever.ask, text, INLINE_RESULTS)

@@ -16,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
+from retrieval.language import SOURCES_NOTE
 from retrieval.query_log import Day, QueryStats, Unanswered
 from retrieval.upload import UploadReport
 
@@ -64,13 +65,13 @@ def message_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def question_problem(text: str, contains_arabic: bool) -> str | None:
+def question_problem(text: str, answerable_language: bool) -> str | None:
     """Why `text` cannot be taken as a question (the polite reply to send), or None if it can."""
     if not text.strip():
         return EMPTY_ASK_TEXT
     if len(text) > MAX_QUESTION_LENGTH:
         return f"✂️ رسالتك طويلة ({len(text)} حرفًا). اختصر سؤالك في أقل من {MAX_QUESTION_LENGTH} حرف، واسأل سؤالًا واحدًا في كل رسالة."
-    if not contains_arabic:
+    if not answerable_language:
         return NOT_ARABIC_TEXT
     return None
 
@@ -290,8 +291,29 @@ def html_to_text(html: str) -> str:
 
 
 def _reading(answer: Answer) -> list[str]:
-    """A follow-up's one line saying how it was read with the conversation, so a wrong reading shows."""
-    return [f"↩️ فهمت سؤالك: {escape(shorten(answer.reading, 300), quote=False)}"] if answer.reading else []
+    """A follow-up's one line saying how it was read with the conversation, so a wrong reading shows; for a
+    question in another language, a note in that language that the sources are Arabic."""
+    lines = [f"↩️ فهمت سؤالك: {escape(shorten(answer.reading, 300), quote=False)}"] if answer.reading else []
+    if answer.language in SOURCES_NOTE:
+        lines.append(f"🌐 {SOURCES_NOTE[answer.language]}")
+    return lines
+
+
+def render_clarification(answer: Answer) -> str:
+    """Unsure between two articles' answers: ask which one was meant."""
+    lines = [f"🤔 <b>{_echo(answer.question)}</b>", *_reading(answer), "", "وجدت إجابتين من مقالين مختلفين. هل تقصد:"]
+    lines += [f"{n}. {escape(shorten(q.title, 150), quote=False)}" for n, q in enumerate(answer.alternatives, start=1)]
+    return "\n".join(lines)
+
+
+def clarification_keyboard(query_id: int, answer: Answer) -> InlineKeyboardMarkup:
+    """A button per article: the answer from that one."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(f"هل تقصد: {shorten(q.title, 40)}؟", callback_data=f"c:{query_id}:{n}")]
+            for n, q in enumerate(answer.alternatives)
+        ]
+    )
 
 
 def _render_quotes(answer: Answer, quotes: tuple[Quote, ...], first_number: int) -> str:

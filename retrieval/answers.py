@@ -59,6 +59,9 @@ class Answer:
     model: str = "lexical"  # which fitted variant answered: "semantic" (words and the encoder) or "lexical"
     about: tuple[str, ...] = ()  # with no answer: titles of the articles nearest the question, what the corpus is about
     reading: str | None = None  # a follow-up: how it was read with the conversation's topic («فهمت سؤالك: …»)
+    language: str = "ar"  # the question's: "ar", or "en" / "fr" answered through the encoder from the Arabic articles
+    # Unsure between two articles' answers: the best quote of each, to ask «هل تقصد …؟» instead of quoting the first.
+    alternatives: tuple[Quote, ...] = ()
 
     @property
     def found(self) -> bool:

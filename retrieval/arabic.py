@@ -195,8 +195,8 @@ _EDGE_PUNCTUATION = re.compile(r"^[^\wؐ-ًؚ-ٰٟ]+|[^\wؐ-ًؚ-ٰٟ]+$")
 
 def content_tokens(text: str) -> list[str]:
     """The tokens of a question that say what it is about (question and function words dropped, also under
-    a conjunction: ومتى؟ فأين؟)."""
-    return [t for t in tokenize(text) if token_features(t) and _without_conjunction(t) not in QUESTION_WORDS]
+    a conjunction: ومتى؟ فأين؟ ومع)."""
+    return [t for t in tokenize(text) if token_features(t) and _without_conjunction(t) not in STOPWORDS]
 
 
 def _without_conjunction(token: str) -> str:

@@ -100,6 +100,10 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
         "--squad", nargs="*", type=Path, help="SQuAD-format sets (default XQuAD and ARCD train)",
         default=[shared / "eval" / "xquad.ar.json", shared / "eval" / "arcd-train.json"],
     )
+    train.add_argument(
+        "--translations", nargs="*", type=Path, default=[shared / "eval" / "xquad.en.json"],
+        help="a --squad set's questions in another language, same ids (default XQuAD English): the crosslingual variant",
+    )
     train.add_argument("--out", type=Path, default=MODEL_FILE, help=f"model file (default {MODEL_FILE})")
     train.add_argument(
         "--work", type=Path, default=Path(".isnad-train"),
@@ -319,11 +323,12 @@ def run_eval_no_gold(args: argparse.Namespace) -> int:
 
 def run_train(args: argparse.Namespace) -> int:
     news = [tuple(pair) for pair in args.sets] if args.sets else args.default_sets
-    missing = [str(p) for pair in news for p in pair if not p.exists()] + [str(p) for p in args.squad if not p.exists()]
+    wanted = [p for pair in news for p in pair] + [*args.squad, *args.translations]
+    missing = [str(p) for p in wanted if not p.exists()]
     if missing:
         print(f"isnad train: not found: {', '.join(missing)}", file=sys.stderr)
         return 1
-    models, report = training.train(news, args.squad, args.work, load_encoder(args.encoder), _stderr)
+    models, report = training.train(news, args.squad, args.work, load_encoder(args.encoder), _stderr, args.translations)
     models.save(args.out)
     print(f"wrote {args.out}; cross-validated ({training.FOLDS}-fold, folds by article):")
     for variant, rows in report.items():

@@ -31,7 +31,9 @@ ANAPHORS = frozenset(map(normalize_arabic, _ANAPHOR_WORDS.split()))
 # A word ending in one of these pronoun suffixes as written (ها، هما، هم; not the ة that normalizing turns into ه).
 _PRONOUN_SUFFIX = re.compile(r"(?:هما|هم|ها)$")
 _ARABIC_DIACRITICS = re.compile("[\u064b-\u065f\u0670\u0640]")
-# A follow-up has at most this many words of its own: opening with a conjunction, or pointing back.
+# A follow-up has at most this many words of its own: any message (an ellipsis: «كم استغرقت؟»), one opening
+# with a conjunction, one pointing back.
+ELLIPTICAL_WORDS = 1
 CONJUNCTION_WORDS = 3
 ANAPHOR_WORDS = 4
 TOPIC_WORDS = 8  # the topic keeps the latest this many content words
@@ -62,11 +64,12 @@ def points_back(question: str) -> bool:
 
 def is_follow_up(question: str, replying: bool = False) -> bool:
     """Whether a message continues the conversation: a reply to one of the bot's answers, or a message with
-    hardly a word of its own, or few words and a conjunction or a word pointing back."""
+    hardly a word of its own, or few words and a conjunction or a word pointing back. (Whether there is a
+    conversation to continue, one not gone quiet, is the caller's to know.)"""
     if replying:
         return True
     own = len(own_words(question))
-    if own == 0:
+    if own <= ELLIPTICAL_WORDS:
         return True
     if points_back(question) and own <= ANAPHOR_WORDS:
         return True

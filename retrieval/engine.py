@@ -29,6 +29,7 @@ from retrieval.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, 
 from retrieval.conversation import Context, reading
 from retrieval.errors import IndexMismatch
 from retrieval.index import CorpusTables, IndexParams, TfidfIndex
+from retrieval.language import ARABIC, ENGLISH, FRENCH, question_language
 from retrieval.model import Models
 from retrieval.ranking import QueryVector, RankingParams, rank_sentences
 from retrieval.semantic.encoder import Encoder
@@ -39,6 +40,10 @@ from retrieval.upload import UploadReport, check_upload, free_name, safe_name
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
 QUESTION_CACHE = 4096  # question vectors kept (1.5 KB each)
+# Two articles' answers this close (the second's probability at least this share of the first's), the first
+# below CLARIFY_BELOW: the reply asks which one was meant instead of quoting the first.
+CLARIFY_SHARE = 0.9
+CLARIFY_BELOW = 0.5
 Progress = Callable[[str], None]
 
 
@@ -205,7 +210,9 @@ class Retriever:
             return Answer(question, (), _ms(started), "the corpus is empty")
         encoded = f"{context.question} {text}" if context else text  # the encoder reads the conversation, not the fragment
         query = self._query_vector(index, encoded)
-        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking, self.models, query, context)
+        language = question_language(text)
+        foreign = language in (ENGLISH, FRENCH)
+        ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking, self.models, query, context, foreign)
         ids = ranked.sentence_ids[offset : offset + top_k]
         quotes = tuple(_quote(index, sid, score) for sid, score in zip(ids, ranked.scores[offset:], strict=False))
         reason = ranked.no_answer_reason
@@ -216,8 +223,16 @@ class Retriever:
         return Answer(
             question, quotes, _ms(started), reason, has_more=len(ranked.sentence_ids) > offset + top_k,
             confidence=ranked.confidence, closest=closest, missing=ranked.missing, model=ranked.model,
-            about=ranked.about, reading=reading(text, context) if context else None,
+            about=ranked.about, reading=reading(text, context) if context else None, language=language,
+            alternatives=alternatives(quotes) if offset == 0 else (),
         )
+
+    def answers_in(self, language: str) -> bool:
+        """Whether questions in this language can be answered: Arabic always; English and French through the
+        encoder, once the corpus has vectors and the model a crosslingual variant."""
+        if language == ARABIC:
+            return True
+        return language in (ENGLISH, FRENCH) and self.encoder is not None and self.models.crosslingual is not None
 
     def query_vector(self, text: str) -> QueryVector | None:
         """The question's vector with the corpus vectors to compare it with, when there are any."""
@@ -318,6 +333,14 @@ def _quote(index: TfidfIndex, sid: int, score: float) -> Quote:
         end=int(index.sent_end_[sid]),
         url=index.urls_[doc],
     )
+
+
+def alternatives(quotes: tuple[Quote, ...]) -> tuple[Quote, ...]:
+    """The best quote and the best of another article when the two are nearly as likely and neither is sure."""
+    if not quotes or quotes[0].score >= CLARIFY_BELOW:
+        return ()
+    other = next((q for q in quotes[1:] if q.doc_id != quotes[0].doc_id and q.title != quotes[0].title), None)
+    return (quotes[0], other) if other is not None and other.score >= CLARIFY_SHARE * quotes[0].score else ()
 
 
 def _ms(started: float) -> float:

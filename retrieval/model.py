@@ -88,7 +88,7 @@ class Variant:
         )
 
 
-LEXICAL, SEMANTIC = "lexical", "semantic"
+LEXICAL, SEMANTIC, CROSSLINGUAL = "lexical", "semantic", "crosslingual"
 
 
 @dataclass(frozen=True)
@@ -99,16 +99,21 @@ class Models:
 
     lexical: Variant
     semantic: Variant | None = None
+    crosslingual: Variant | None = None  # a question in another language than the articles' (words cannot match)
     analyzer: str = ANALYZER_VERSION
     encoder: str | None = None  # the encoder whose vectors the semantic variant was fitted on
     fitted_on: dict = field(default_factory=dict)
     cross_validated: dict = field(default_factory=dict)
 
-    def pick(self, candidates: Candidates) -> tuple[str, Variant]:
+    def pick(self, candidates: Candidates, foreign: bool = False) -> tuple[str, Variant] | None:
         """The variant that answers these candidates, and its name: the semantic one when each candidate has a
-        vector of the encoder it was fitted with."""
+        vector of the encoder it was fitted with, else the lexical one; for a question in another language, the
+        crosslingual one with vectors, else none."""
         semantic = candidates.semantic
-        if self.semantic is not None and semantic is not None and semantic.complete and semantic.encoder == self.encoder:
+        embedded = semantic is not None and semantic.complete and semantic.encoder == self.encoder
+        if foreign:
+            return (CROSSLINGUAL, self.crosslingual) if embedded and self.crosslingual is not None else None
+        if embedded and self.semantic is not None:
             return SEMANTIC, self.semantic
         return LEXICAL, self.lexical
 
@@ -118,6 +123,7 @@ class Models:
             "encoder": self.encoder,
             LEXICAL: self.lexical.to_json(),
             SEMANTIC: self.semantic.to_json() if self.semantic else None,
+            CROSSLINGUAL: self.crosslingual.to_json() if self.crosslingual else None,
             "fitted_on": self.fitted_on,
             "cross_validated": self.cross_validated,
         }
@@ -138,8 +144,9 @@ class Models:
 
         try:
             data = json.loads(Path(path).read_text(encoding="utf-8"))
+            optional = {name: Variant.from_json(data[name]) if data.get(name) else None for name in (SEMANTIC, CROSSLINGUAL)}
             models = cls(
-                Variant.from_json(data[LEXICAL]), Variant.from_json(data[SEMANTIC]) if data.get(SEMANTIC) else None,
+                Variant.from_json(data[LEXICAL]), optional[SEMANTIC], optional[CROSSLINGUAL],
                 data["analyzer"], data.get("encoder"), data.get("fitted_on", {}), data.get("cross_validated", {}),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
@@ -147,8 +154,7 @@ class Models:
         if models.analyzer != analyzer:
             raise ModelMismatch(f"the model at {path} was fitted with analyzer {models.analyzer}, not {analyzer}; run `isnad train`")
         checks = [(models.lexical, LEXICAL_FEATURES, LEXICAL_QUESTION_FEATURES)]
-        if models.semantic is not None:
-            checks.append((models.semantic, SENTENCE_FEATURES, QUESTION_FEATURES))
+        checks += [(v, SENTENCE_FEATURES, QUESTION_FEATURES) for v in (models.semantic, models.crosslingual) if v is not None]
         for variant, sentence_names, question_names in checks:
             unknown = [f for f in variant.ranker.features if f not in sentence_names]
             unknown += [f for f in variant.answerable.features if f not in question_names]

@@ -56,6 +56,7 @@ class RankingParams:
     relative_cutoff: float = 0.1  # later quotes need at least this share of the best quote's probability (بينت finds بينيت at 0.12)
     # The sentences nearest the question's vector join the candidates with their passages (hybrid recall).
     dense_candidates: int = 10
+    foreign_dense_candidates: int = 30  # a question in another language: the encoder is its only source of candidates
     # A follow-up's own words weigh 1, the conversation's topic words this much (``retrieval/conversation.py``).
     context_weight: float = 0.5
     about_titles: int = 3  # with no answer: the titles nearest the question, to say what the articles are about
@@ -83,23 +84,30 @@ class Ranked:
 
 NO_TERMS = "the question has no words the articles use"
 NO_MATCH = "no passage shares the question's words"
+NO_ENCODER = "a question in another language needs the sentence vectors of the whole corpus"
 MISSING_CUE = {CUE_TIME: "none of the best matches says when", CUE_NUMBER: "none of the best matches gives a number"}
 
 
 def rank_sentences(
     index: TfidfIndex, question: str, limit: int, params: RankingParams, models: Models, query: QueryVector | None = None,
-    context: Context | None = None,
+    context: Context | None = None, foreign: bool = False,
 ) -> Ranked:
-    """Up to ``limit`` sentence ids, best first, or none with the reason."""
-    found = gather_candidates(index, question, params, query, context)
+    """Up to ``limit`` sentence ids, best first, or none with the reason. ``foreign``: the question is in another
+    language than the articles (English, French): only the encoder can match it."""
+    if foreign and query is None:
+        return Ranked((), (), 0.0, NO_ENCODER)
+    found = gather_candidates(index, question, params, query, context, foreign)
     if isinstance(found, str):
-        missing = _as_written(question, unknown_words(index, question))
+        missing = () if foreign else _as_written(question, unknown_words(index, question))
         return Ranked((), (), 0.0, found, missing=missing, about=nearest_titles(index, query, params.about_titles))
     candidates, words = found
-    name, variant = models.pick(candidates)
+    picked = models.pick(candidates, foreign)
+    if picked is None:
+        return Ranked((), (), 0.0, NO_ENCODER)
+    name, variant = picked
     best = score_candidates(candidates, variant)
     confidence = answer_confidence(best, variant)
-    own = set(content_tokens(question))
+    own = set() if foreign else set(content_tokens(question))
     missing = _as_written(question, [w for w, known in zip(words, candidates.word_known.tolist(), strict=True) if not known and w in own])
     top = int(best.order[0])
     probabilities = sigmoid(best.scores)
@@ -181,7 +189,8 @@ def unknown_words(index: TfidfIndex, question: str) -> list[str]:
 
 
 def gather_candidates(
-    index: TfidfIndex, question: str, params: RankingParams, query: QueryVector | None = None, context: Context | None = None
+    index: TfidfIndex, question: str, params: RankingParams, query: QueryVector | None = None, context: Context | None = None,
+    foreign: bool = False,
 ) -> tuple[Candidates, list[str]] | str:
     """The question's candidate sentences with everything the features need, and its content words; or why there are none.
 
@@ -208,7 +217,7 @@ def gather_candidates(
         position = index.doc_position
         previous = np.array([position[d] for d in context.doc_ids if d in position], dtype=np.int64)
         from_articles = np.union1d(from_articles, articles_passages(index, previous))
-    near_ids, near_cosines = nearest_sentences(index, query, params.dense_candidates)
+    near_ids, near_cosines = nearest_sentences(index, query, params.foreign_dense_candidates if foreign else params.dense_candidates)
     from_vectors = sentence_passages(index, near_ids)
     pool = np.union1d(np.union1d(passage_ids, from_articles), from_vectors)
     if not len(pool):

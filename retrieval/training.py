@@ -21,9 +21,10 @@ on other articles' questions only. The shipped models are then fitted on everyth
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +45,7 @@ from retrieval.features import (
     question_features,
     sentence_matrix,
 )
-from retrieval.model import LEXICAL, SEMANTIC, LinearModel, Models, Variant
+from retrieval.model import CROSSLINGUAL, LEXICAL, SEMANTIC, LinearModel, Models, Variant
 from retrieval.ranking import answer_confidence, answers, gather_candidates
 from retrieval.semantic.encoder import Encoder
 
@@ -71,10 +72,11 @@ class Example:
 
 def collect(
     retriever: Retriever, questions: list[evaluation.EvalQuestion], dataset: str,
-    group_of: Callable[[evaluation.EvalQuestion], str], answerable: bool = True, semantic: bool = False,
+    group_of: Callable[[evaluation.EvalQuestion], str], answerable: bool = True, semantic: bool = False, foreign: bool = False,
 ) -> list[Example]:
     """Run each question through candidate gathering and label its candidates; with ``semantic``, through the
-    encoder's candidates and cosines too (the corpus must be embedded)."""
+    encoder's candidates and cosines too (the corpus must be embedded); ``foreign``: questions in another
+    language than the articles."""
     index, params = retriever.index, retriever.ranking
     examples = []
     names = tuple(SENTENCE_FEATURES if semantic else LEXICAL_FEATURES)
@@ -82,7 +84,7 @@ def collect(
         query = retriever.query_vector(q.question) if semantic else None
         if semantic and query is None:
             raise RuntimeError(f"{dataset}: the corpus has no vectors to fit the semantic model on")
-        found = gather_candidates(index, q.question, params, query)
+        found = gather_candidates(index, q.question, params, query, foreign=foreign)
         has_answer = answerable and bool(q.answers)
         if isinstance(found, str):
             empty = np.zeros((0, len(names)), np.float32)
@@ -106,6 +108,7 @@ class QuestionSet:
     retriever: Retriever
     group_of: Callable[[evaluation.EvalQuestion], str]
     no_gold: list[tuple[Retriever, list[evaluation.EvalQuestion]]]  # SQuAD: folds without their own paragraph
+    foreign: bool = False  # questions in another language than the corpus's
 
 
 def open_corpus(db: Path, data: Path, encoder: Encoder | None, progress: Progress | None = None, donor: Path | None = None) -> Retriever:
@@ -141,21 +144,43 @@ def squad_set(path: Path, work: Path, encoder: Encoder | None, folds: int = FOLD
     return QuestionSet(name, questions, retriever, _squad_article, no_gold)
 
 
+def translated_set(arabic: QuestionSet, translation: Path) -> QuestionSet:
+    """A SQuAD set's questions in another language (XQuAD's English: the same ids) over its Arabic paragraphs,
+    the Arabic answers as gold; its no-gold folds too."""
+    try:
+        data = json.loads(translation.read_text(encoding="utf-8"))["data"]
+    except (KeyError, json.JSONDecodeError) as error:
+        raise evaluation.EvaluationError(f"{translation}: not a SQuAD-format dataset ({error})") from error
+    texts = {qa["id"]: qa["question"] for article in data for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
+
+    def translated(questions: list[evaluation.EvalQuestion]) -> list[evaluation.EvalQuestion]:
+        return [replace(q, question=texts[q.id]) for q in questions if q.id in texts]
+
+    no_gold = [(retriever, translated(asked)) for retriever, asked in arabic.no_gold]
+    return QuestionSet(translation.stem, translated(arabic.questions), arabic.retriever, arabic.group_of, no_gold, foreign=True)
+
+
 # Off-topic questions: each set's questions asked of another set's corpus (question set, corpus set). The
 # ones fitted on, and the one kept out and reported as held out.
 FIT_CROSSINGS = (("arcd-train", "seed-dev"), ("news-dev", "xquad.ar"), ("seed-dev", "arcd-train"), ("xquad.ar", "news-dev"))
 HELD_OUT_CROSSINGS = (("xquad.ar", "seed-dev"),)
 
 
+def question_set_examples(qs: QuestionSet, semantic: bool, progress: Progress | None = None) -> list[Example]:
+    """A set's questions over its corpus, and over its no-gold folds."""
+    if progress:
+        progress(f"collecting {qs.name} ({SEMANTIC if semantic else LEXICAL})")
+    examples = collect(qs.retriever, qs.questions, qs.name, qs.group_of, semantic=semantic, foreign=qs.foreign)
+    for retriever, asked in qs.no_gold:
+        examples += collect(retriever, asked, qs.name + " no-gold", qs.group_of, answerable=False, semantic=semantic, foreign=qs.foreign)
+    return examples
+
+
 def set_examples(sets: dict[str, QuestionSet], semantic: bool, progress: Progress | None = None) -> tuple[list[Example], list[Example]]:
     """(examples to fit and cross-validate on, held-out crossing examples) of every set, lexical or semantic."""
     examples: list[Example] = []
     for qs in sets.values():
-        if progress:
-            progress(f"collecting {qs.name} ({SEMANTIC if semantic else LEXICAL})")
-        examples += collect(qs.retriever, qs.questions, qs.name, qs.group_of, semantic=semantic)
-        for retriever, asked in qs.no_gold:
-            examples += collect(retriever, asked, qs.name + " no-gold", qs.group_of, answerable=False, semantic=semantic)
+        examples += question_set_examples(qs, semantic, progress)
 
     def crossing(asked: str, corpus: str) -> list[Example]:
         qs = sets[asked]
@@ -337,11 +362,14 @@ def summarize(predictions: list[Prediction]) -> dict[str, dict[str, float]]:
 
 
 def train(
-    news: list[tuple[Path, Path]], squad: list[Path], work: Path, encoder: Encoder | None, progress: Progress | None = None
+    news: list[tuple[Path, Path]], squad: list[Path], work: Path, encoder: Encoder | None, progress: Progress | None = None,
+    translations: list[Path] | None = None,
 ) -> tuple[Models, dict]:
     """Collect examples from the sets, cross-validate, fit on everything; the models carry their CV report.
 
-    Without an encoder only the lexical variant is fitted (and the file says so)."""
+    ``translations``: SQuAD sets in another language with the ids of one of ``squad`` (XQuAD's English for
+    XQuAD's Arabic): the crosslingual variant is fitted on them. Without an encoder only the lexical variant
+    is fitted (and the file says so)."""
     work.mkdir(parents=True, exist_ok=True)
     sets: dict[str, QuestionSet] = {}
     for questions, data in news:
@@ -361,6 +389,11 @@ def train(
         for dataset, row in summarize([predict(e, variants[name]) for e in held_out]).items():
             report[name][f"{dataset} (held out)"] = row
         fitted = {"questions": len(examples), "candidates": int(sum(len(e.hits) for e in examples))}
+    foreign = [translated_set(sets[arabic], path) for path in translations or () for arabic in [_arabic_of(path, sets)] if arabic]
+    if encoder is not None and foreign:
+        examples = [e for qs in foreign for e in question_set_examples(qs, semantic=True, progress=progress)]
+        report[CROSSLINGUAL] = summarize(cross_validate(examples, semantic=True, progress=progress))
+        variants[CROSSLINGUAL] = fit_variant(examples, semantic=True)
     fitted_on = {
         "sets": [str(q.name) for q, _ in news] + [p.name for p in squad],
         "crossings": [f"{a} → {c}" for a, c in FIT_CROSSINGS if a in sets and c in sets],
@@ -368,8 +401,15 @@ def train(
         **fitted,
         "folds": f"{FOLDS}-fold GroupKFold by article",
     }
+    fitted_on["translations"] = [qs.name for qs in foreign]
     models = Models(
-        variants[LEXICAL], variants.get(SEMANTIC), encoder=encoder.name if encoder else None, fitted_on=fitted_on,
-        cross_validated=report,
+        variants[LEXICAL], variants.get(SEMANTIC), variants.get(CROSSLINGUAL), encoder=encoder.name if encoder else None,
+        fitted_on=fitted_on, cross_validated=report,
     )
     return models, report
+
+
+def _arabic_of(translation: Path, sets: dict[str, QuestionSet]) -> str | None:
+    """The Arabic set a translation belongs to: xquad.en → xquad.ar."""
+    name = translation.stem.rsplit(".", 1)[0] + ".ar"
+    return name if name in sets else None
