@@ -22,6 +22,7 @@ from typing import TextIO
 
 from retrieval import bench, evaluation, training, wordnet
 from retrieval.answers import Answer
+from retrieval.conversation import Turn, is_follow_up
 from retrieval.engine import Retriever
 from retrieval.model import MODEL_FILE
 from retrieval.semantic.encoder import load_encoder
@@ -63,7 +64,10 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ask.add_argument("--db", type=Path, default=db_path, help=f"SQLite file (default {db_path})")
     ask.add_argument("--top", type=int, default=3, help="how many sentences (default 3)")
     ask.add_argument("--json", action="store_true", help="one JSON object per question")
-    ask.add_argument("--batch", type=Path, help="questions file: JSONL with id and question, or plain lines")
+    ask.add_argument(
+        "--batch", type=Path,
+        help='questions file: JSONL with id and question (and "chat": lines of one chat are a conversation, in order), or plain lines',
+    )
     ask.add_argument("--encoder", choices=("e5", "none"), default=encoder, help=f"sentence encoder (default {encoder})")
     ask.set_defaults(run=run_ask)
 
@@ -212,9 +216,14 @@ def run_ask(args: argparse.Namespace) -> int:
     retriever = Retriever.open(args.db, encoder=load_encoder(args.encoder))
     if retriever.stats().documents == 0:
         print(f"isnad ask: {args.db} holds no articles yet; run `isnad ingest` first", file=sys.stderr)
-    questions = read_batch(args.batch) if args.batch else iter([(None, args.question)])
-    for qid, question in questions:
-        answer = retriever.ask(question, top_k=args.top)
+    questions = read_batch(args.batch) if args.batch else iter([(None, args.question, None)])
+    chats: dict[str, Turn] = {}  # each chat's last turn: a follow-up leans on it
+    for qid, question, chat in questions:
+        previous = chats.get(chat) if chat is not None else None
+        context = previous.context if previous is not None and is_follow_up(question) else None
+        answer = retriever.ask(question, top_k=args.top, context=context)
+        if chat is not None:
+            chats[chat] = Turn.of(question, answer, context)
         if args.json or args.batch:
             print(json.dumps(answer_json(qid, answer, retriever.vector_coverage), ensure_ascii=False), flush=True)
         else:
@@ -222,8 +231,9 @@ def run_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_batch(path: Path) -> Iterator[tuple[str | None, str]]:
-    """(id, question) pairs from JSONL with id and question, or from plain lines (id = line number)."""
+def read_batch(path: Path) -> Iterator[tuple[str | None, str, str | None]]:
+    """(id, question, chat) from JSONL with id, question and optionally chat, or from plain lines (id = line
+    number, no chat)."""
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -232,9 +242,10 @@ def read_batch(path: Path) -> Iterator[tuple[str | None, str]]:
         except json.JSONDecodeError:
             row = None
         if isinstance(row, dict) and "question" in row:
-            yield str(row.get("id", number)), str(row["question"])
+            chat = row.get("chat")
+            yield str(row.get("id", number)), str(row["question"]), None if chat is None else str(chat)
         else:
-            yield str(number), line.strip()
+            yield str(number), line.strip(), None
 
 
 def answer_json(qid: str | None, answer: Answer, coverage: tuple[int, int] = (0, 0)) -> dict:
@@ -247,6 +258,7 @@ def answer_json(qid: str | None, answer: Answer, coverage: tuple[int, int] = (0,
         "answers": [quote.to_json() for quote in answer.quotes],
         "confidence": round(answer.confidence, 4),
         "model": answer.model,
+        "language": answer.language,
         "vectors": {"embedded": have, "texts": total},
         "elapsed_ms": round(answer.elapsed_ms, 3),
     }
@@ -258,6 +270,8 @@ def answer_json(qid: str | None, answer: Answer, coverage: tuple[int, int] = (0,
             result["closest"] = answer.closest.to_json()
     if answer.missing:
         result["missing"] = list(answer.missing)
+    if answer.reading:
+        result["reading"] = answer.reading
     return result
 
 

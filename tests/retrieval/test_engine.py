@@ -196,3 +196,20 @@ def test_a_damaged_index_is_logged_rebuilt_and_answers(tmp_path: Path, damage, c
     assert any("building the index" in r.getMessage() for r in caplog.records)  # what it found is logged
     assert [q.text for q in reopened.ask("متى زار بينيت موسكو؟").quotes] == expected
     assert Retriever.open(db).index.n_sentences == good.index.n_sentences  # and the rebuilt one is saved
+
+
+def test_cli_batch_lines_of_one_chat_are_a_conversation(tmp_path: Path) -> None:
+    shutil.copytree(SEEDS, tmp_path / "data")
+    isnad("ingest", cwd=tmp_path)
+    batch = tmp_path / "chats.jsonl"
+    rows = [
+        {"id": "1", "chat": "x", "question": "متى سافر بينيت إلى موسكو؟"},
+        {"id": "2", "chat": "y", "question": "ومع من تحدث بعد ذلك؟"},  # y has no conversation yet
+        {"id": "3", "chat": "x", "question": "ومع من تحدث بعد ذلك؟"},
+        {"id": "4", "question": "ومع من تحدث بعد ذلك؟"},  # no chat: asked alone
+    ]
+    batch.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+    result = isnad("ask", "--json", "--batch", str(batch), cwd=tmp_path)
+    lines = {line["id"]: line for line in map(json.loads, result.stdout.splitlines())}
+    assert "reading" not in lines["2"] and "reading" not in lines["4"]
+    assert "بينيت" in lines["3"]["reading"] and "زيلينسكي" in lines["3"]["answers"][0]["text"]
