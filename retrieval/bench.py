@@ -142,6 +142,8 @@ class ScaleReport:
     startup_s: float
     serve_rss: int  # bytes, peak of a process that opened the retriever and answered every question
     isnad: Latency
+    alone: Latency  # «ومتى حدث ذلك؟» asked alone after each of the first questions …
+    follow_up: Latency  # … and as a follow-up of it (context found, read, answered, remembered)
     bm25_index_s: float
     bm25: Latency
     sync_10_s: float | None  # seconds to sync 10 added articles; measured at 1× only
@@ -158,6 +160,8 @@ class ScaleReport:
             f"serving peak RSS  {self.serve_rss / mib:7,.0f} MiB  ({per_million:,.0f} MiB per million sentences)",
             f"restart → answer  {self.startup_s:7.2f} s  (process start, imports, Retriever.open on the saved index, first ask)",
             f"isnad ask         {self.isnad}",
+            f"a follow-up       alone {self.alone}",
+            f"                  in its conversation {self.follow_up} (p99 +{self.follow_up.p99 - self.alone.p99:.2f} ms)",
             f"bm25s index       {self.bm25_index_s:7.1f} s  (tokenize + stem + BM25.index, same sentences)",
             f"bm25s retrieve    {self.bm25}  (k=5)",
             f"isnad / bm25s     p50 {self.isnad.p50 / self.bm25.p50:.2f}×, p99 {self.isnad.p99 / self.bm25.p99:.2f}×, "
@@ -224,6 +228,8 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         startup_s=started["answered"] - started["spawned"],
         serve_rss=served["rss"],
         isnad=Latency.of(served["ms"]),
+        alone=Latency.of(served["alone_ms"]),
+        follow_up=Latency.of(served["follow_up_ms"]),
         bm25_index_s=bm25["index_s"],
         bm25=Latency.of(bm25["ms"]),
         sync_10_s=sync_10_s,
@@ -296,6 +302,7 @@ def _child_startup(db: str, questions: str) -> dict:
 
 
 def _child_serve(db: str, questions: str, encoder: str = "none") -> dict:
+    from retrieval.conversation import Turn, is_follow_up
     from retrieval.engine import Retriever
     from retrieval.semantic.encoder import load_encoder
 
@@ -304,14 +311,33 @@ def _child_serve(db: str, questions: str, encoder: str = "none") -> dict:
     models: dict[str, int] = {}
     asked = json.loads(Path(questions).read_text(encoding="utf-8"))
     started = time.perf_counter()
+    turns = []
     for n, question in enumerate(asked, start=1):
         before = time.perf_counter()
         answer = retriever.ask(question)
         samples.append((time.perf_counter() - before) * 1000)
         models[answer.model] = models.get(answer.model, 0) + 1
+        if len(turns) < FOLLOW_UPS:
+            turns.append(Turn.of(question, answer))
         if n % 500 == 0:
             _stderr(f"  isnad: {n:,} questions ({n / (time.perf_counter() - started):,.0f}/s)")
-    return {"ms": samples, "rss": _peak_rss(), "models": models, "vectors": retriever.vector_coverage}
+    alone, followed = [], []
+    for turn in turns:  # the same follow-up, asked alone and in its conversation
+        before = time.perf_counter()
+        retriever.ask(FOLLOW_UP)
+        alone.append((time.perf_counter() - before) * 1000)
+        before = time.perf_counter()
+        context = turn.context if is_follow_up(FOLLOW_UP) else None
+        Turn.of(FOLLOW_UP, retriever.ask(FOLLOW_UP, context=context), context)
+        followed.append((time.perf_counter() - before) * 1000)
+    return {
+        "ms": samples, "rss": _peak_rss(), "models": models, "vectors": retriever.vector_coverage,
+        "alone_ms": alone, "follow_up_ms": followed,
+    }
+
+
+FOLLOW_UPS = 300  # follow-ups asked after as many questions, to time the conversation's part
+FOLLOW_UP = "ومتى حدث ذلك؟"
 
 
 def _child_embed_rate(db: str, count: str) -> dict:
@@ -346,6 +372,8 @@ def semantic_bench(db: Path, questions: list[str], work: Path, sample: int, prog
             f"encoder {encoder:<4} {Latency.of(served['ms'])}; serving peak RSS {served['rss'] / mib:,.0f} MiB; "
             f"answered by {served['models']}; vectors {have:,} of {total:,}"
         )
+        alone, followed = Latency.of(served["alone_ms"]), Latency.of(served["follow_up_ms"])
+        lines.append(f"  a follow-up alone {alone}; in its conversation {followed} (p99 +{followed.p99 - alone.p99:.2f} ms)")
     progress(f"embedding {sample} sentences")
     rate = run_child("embed-rate", str(db), str(sample))
     lines.append(

@@ -65,10 +65,22 @@ def test_run_bench_measures_every_figure(tmp_path: Path) -> None:
     one, two = reports
     assert (one.articles, two.articles) == (20, 40)
     assert two.sentences == 2 * one.sentences
-    assert one.isnad.count == 10 and one.bm25.count > 0
+    assert one.isnad.count == 10 and one.bm25.count > 0 and one.follow_up.count == one.alone.count == 10
     assert one.db_bytes > 0 and one.index_bytes > 0 and one.serve_rss > 0 and one.startup_s > 0
     assert one.sync_10_s is not None and two.sync_10_s is None
     text = "\n".join(one.lines())
-    for figure in ("articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10"):
+    for figure in ("articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10", "follow-up"):
         assert figure in text
     assert any("questions" in message for message in messages)
+
+
+def test_semantic_bench_measures_both_paths_and_the_encoder(tmp_path: Path) -> None:
+    from retrieval import Retriever
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    (folder / "a.txt").write_text("افتتاح مشروع في الرياض\nافتتح أمير المنطقة مشروعا جديدا يوم الاثنين.\n", encoding="utf-8")
+    db = tmp_path / "isnad.db"
+    Retriever.open(db).sync(folder)
+    lines = bench.semantic_bench(db, ["متى افتتح المشروع؟"] * 3, tmp_path, 2, lambda _: None)
+    assert lines[0].startswith("encoder e5") and lines[2].startswith("encoder none") and "sentences/s" in lines[-1]
