@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -58,7 +59,7 @@ from bot.handlers import (
 from bot.inline import inline_query
 from retrieval import IngestReport, RetrievalError, Retriever
 from retrieval.query_log import QueryLog
-from retrieval.semantic.encoder import load_encoder
+from retrieval.semantic.encoder import E5Encoder, load_encoder
 from retrieval.semantic.worker import EmbeddingWorker
 
 logger = logging.getLogger(__name__)
@@ -160,7 +161,7 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     application.bot_data["services"] = Services(
         settings, retriever, query_log,
         questions=FloodGate(settings.flood_per_minute), presses=FloodGate(settings.flood_per_minute),
-        worker=EmbeddingWorker(retriever, type(encoder)) if encoder is not None else None,
+        worker=EmbeddingWorker(retriever, partial(E5Encoder, threads=1)) if isinstance(encoder, E5Encoder) else None,
         conversations=Conversations(settings.context_minutes * 60),
     )
 

@@ -217,7 +217,7 @@ def gather_candidates(
         position = index.doc_position
         previous = np.array([position[d] for d in context.doc_ids if d in position], dtype=np.int64)
         from_articles = np.union1d(from_articles, articles_passages(index, previous))
-    near_ids, near_cosines = nearest_sentences(index, query, params.foreign_dense_candidates if foreign else params.dense_candidates)
+    near_ids, near_cosines = nearest_sentences(query, params.foreign_dense_candidates if foreign else params.dense_candidates)
     from_vectors = sentence_passages(index, near_ids)
     pool = np.union1d(np.union1d(passage_ids, from_articles), from_vectors)
     if not len(pool):
@@ -275,12 +275,13 @@ def gather_candidates(
     return candidates, words
 
 
-def nearest_sentences(index: TfidfIndex, query: QueryVector | None, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """The living sentences nearest the question's vector: (ids, cosines), best first; none without a vector."""
+def nearest_sentences(query: QueryVector | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The sentences nearest the question's vector with a positive cosine (a row without a vector has 0):
+    (ids, cosines), best first; none without a question vector."""
     if query is None or k <= 0:
         return np.zeros(0, np.int64), np.zeros(0, np.float32)
-    alive = index.doc_alive_[index.sent_doc_] if index.has_dead else None
-    return query.dense.nearest(query.vector, k, alive)
+    ids, cosines = query.dense.nearest(query.vector, k)
+    return ids[cosines > 0], cosines[cosines > 0]
 
 
 def sentence_passages(index: TfidfIndex, sentence_ids: np.ndarray) -> np.ndarray:

