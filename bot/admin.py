@@ -37,7 +37,7 @@ from bot.rendering import (
     render_upload_report,
 )
 from retrieval.answers import Problem
-from retrieval.upload import MAX_UPLOAD_BYTES, UploadReport
+from retrieval.corpus.upload import MAX_UPLOAD_BYTES, UploadReport
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")

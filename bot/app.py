@@ -57,8 +57,8 @@ from bot.handlers import (
     unsupported_message,
 )
 from bot.inline import inline_query
+from bot.query_log import QueryLog
 from retrieval import IngestReport, RetrievalError, Retriever
-from retrieval.query_log import QueryLog
 from retrieval.semantic.encoder import E5Encoder, load_encoder
 from retrieval.semantic.worker import EmbeddingWorker
 

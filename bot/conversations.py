@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from retrieval.answers import Answer
-from retrieval.conversation import Context, Turn, is_follow_up
+from retrieval.question.conversation import Context, Turn, is_follow_up
 
 Key = tuple[int, int]  # (chat id, user id in a group; 0 in a private chat)
 REMEMBERED_ANSWERS = 2000  # the bot's answers whose turn a reply can lean on, and questions whose context "more" reuses

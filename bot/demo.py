@@ -27,9 +27,9 @@ from telegram.ext import Application
 from bot.app import build_application, open_corpus, polling
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegram
+from bot.query_log import QueryLog
 from bot.rendering import html_to_text
 from retrieval import RetrievalError
-from retrieval.query_log import QueryLog
 
 DEMO_TOKEN = "100000:isnad-demo-token-not-a-secret-at-all"
 YOU = 1001  # the chat and user id of the person at the keyboard

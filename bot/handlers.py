@@ -22,6 +22,7 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.flood import FloodGate, Verdict
+from bot.query_log import QueryLog, QueryLogUnavailable
 from bot.rendering import (
     ERROR_TEXT,
     EXPIRED_BUTTON_TEXT,
@@ -43,8 +44,7 @@ from bot.rendering import (
 )
 from retrieval import Retriever
 from retrieval.answers import Answer
-from retrieval.language import question_language
-from retrieval.query_log import QueryLog, QueryLogUnavailable
+from retrieval.question.language import question_language
 from retrieval.semantic.worker import EmbeddingWorker
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 from bot.handlers import answerable_examples, services, write_log
 from bot.rendering import question_problem, render_answer, shorten
 from retrieval.answers import Answer
-from retrieval.language import question_language
+from retrieval.question.language import question_language
 
 INLINE_RESULTS = 5
 INLINE_CACHE_SECONDS = 300  # the corpus changes by /reload; five minutes of staleness is acceptable

@@ -22,8 +22,8 @@ from telegram.constants import FloodLimit
 from bot.app import build_application, configure_logging, polling
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegram
+from bot.query_log import QueryLog
 from retrieval import RetrievalError, Retriever
-from retrieval.query_log import QueryLog
 
 BENCH_TOKEN = "100001:isnad-bench-token-not-a-secret-at-all"
 FIRST_CHAT_ID = 10_000

@@ -15,10 +15,10 @@ from html import escape, unescape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot.query_log import Day, QueryStats, Unanswered
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
-from retrieval.language import SOURCES_NOTE
-from retrieval.query_log import Day, QueryStats, Unanswered
-from retrieval.upload import UploadReport
+from retrieval.corpus.upload import UploadReport
+from retrieval.question.language import SOURCES_NOTE
 
 MAX_MESSAGE_LENGTH = MessageLimit.MAX_TEXT_LENGTH  # 4096, counted in UTF-16 code units
 MAX_QUESTION_LENGTH = 500

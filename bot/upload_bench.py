@@ -19,8 +19,8 @@ from pathlib import Path
 from bot.app import build_application, configure_logging, polling
 from bot.config import Settings
 from bot.fake_telegram import FakeTelegram
+from bot.query_log import QueryLog
 from retrieval import Retriever
-from retrieval.query_log import QueryLog
 
 ADMIN = 4242
 ASKER = 4343

@@ -5,9 +5,15 @@
     retriever.sync(Path("data"))
     answer = retriever.ask("متى زار بينيت موسكو؟")
 
-Data flow: articles.py (read files) → chunking.py / sentences.py (spans) → store.py (SQLite)
-→ index.py (TF-IDF passages, BM25 articles; arabic.py analyzer) → ranking.py (candidates; lexicon.py and
-wordnet.py for related words) → features.py → model.py (fitted with training.py) → engine.py (the API).
+Data flow, a sub-package a stage:
+    corpus/     articles.py (read files) → chunking.py (paragraphs, sentences, passages) → store.py (SQLite)
+    text/       arabic.py (normalization, analyzer; isri.py roots), sentences.py, lexicon.py and wordnet.py (related words)
+    lexical/    index.py (TF-IDF over passages and sentences, BM25 over articles)
+    semantic/   encoder.py (sentence encoder) → vectors.py (stored, served) ← worker.py (embeds in the background)
+    question/   language.py (which language), conversation.py (a follow-up and what it leans on)
+    ranking/    rank.py (candidates, scoring, the answer decision) → features.py → model.py (model.json)
+    evaluation/ scoring.py (hit@k on question sets), training.py (isnad train), bench.py (isnad bench)
+    engine.py   Retriever: the one API the bot calls
 """
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote

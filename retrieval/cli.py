@@ -6,8 +6,8 @@
     isnad ask --json --batch questions.jsonl
     isnad eval ../shared/eval/seed-dev.jsonl
     isnad bench --scales 1,3 --out /tmp/isnad-bench
-    isnad train                       # refit retrieval/model.json on the shared question sets
-    isnad wordnet                     # rederive retrieval/wordnet/awn.tsv from Arabic WordNet
+    isnad train                       # refit retrieval/ranking/model.json on the shared question sets
+    isnad wordnet                     # rederive retrieval/text/wordnet/awn.tsv from Arabic WordNet
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
-from retrieval import bench, evaluation, training, wordnet
 from retrieval.answers import Answer
-from retrieval.conversation import Turn, is_follow_up
 from retrieval.engine import Retriever
-from retrieval.model import MODEL_FILE
+from retrieval.evaluation import bench, training
+from retrieval.evaluation import scoring as evaluation
+from retrieval.question.conversation import Turn, is_follow_up
+from retrieval.ranking.model import MODEL_FILE
 from retrieval.semantic.encoder import load_encoder
 from retrieval.semantic.vectors import EmbedReport
+from retrieval.text import wordnet
 
 # `isnad ingest` embeds for at most this long, then says what is left for `isnad embed` or the bot's worker.
 INGEST_EMBED_SECONDS = 60.0

@@ -25,17 +25,17 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
-from retrieval.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, question_type, wanted_cue
-from retrieval.conversation import Context, reading
+from retrieval.corpus.store import Store
+from retrieval.corpus.upload import UploadReport, check_upload, free_name, safe_name
 from retrieval.errors import IndexMismatch
-from retrieval.index import CorpusTables, IndexParams, TfidfIndex
-from retrieval.language import ARABIC, ENGLISH, FRENCH, question_language
-from retrieval.model import Models
-from retrieval.ranking import QueryVector, RankingParams, rank_sentences
+from retrieval.lexical.index import CorpusTables, IndexParams, TfidfIndex
+from retrieval.question.conversation import Context, reading
+from retrieval.question.language import ARABIC, ENGLISH, FRENCH, question_language
+from retrieval.ranking.model import Models
+from retrieval.ranking.rank import QueryVector, RankingParams, rank_sentences
 from retrieval.semantic.encoder import Encoder
 from retrieval.semantic.vectors import DenseVectors, EmbedProgress, EmbedReport, VectorStore, embed_missing
-from retrieval.store import Store
-from retrieval.upload import UploadReport, check_upload, free_name, safe_name
+from retrieval.text.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, question_type, wanted_cue
 
 log = logging.getLogger(__name__)
 MAX_QUESTION_CHARS = 2000
@@ -198,7 +198,7 @@ class Retriever:
     def ask(self, question: str, top_k: int = 3, offset: int = 0, context: Context | None = None) -> Answer:
         """The best ``top_k`` sentences after the first ``offset``, verbatim and cited, or none with a reason.
 
-        ``context``: the conversation a follow-up leans on (``retrieval/conversation.py``); its topic words and
+        ``context``: the conversation a follow-up leans on (``retrieval/question/conversation.py``); its topic words and
         articles weigh in below the question's own, and the answer says how the question was read.
         """
         started = time.perf_counter()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from retrieval import Retriever
-from retrieval.model import Models
+from retrieval.ranking.model import Models
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "data"

@@ -7,7 +7,7 @@ import hashlib
 
 import numpy as np
 
-from retrieval.arabic import normalize_arabic
+from retrieval.text.arabic import normalize_arabic
 
 
 class HashingEncoder:

@@ -27,8 +27,8 @@ from retrieval.errors import StoreError
 from retrieval.semantic.encoder import Encoder, embeddable
 
 if TYPE_CHECKING:
-    from retrieval.index import TfidfIndex
-    from retrieval.store import Store
+    from retrieval.corpus.store import Store
+    from retrieval.lexical.index import TfidfIndex
 
 log = logging.getLogger(__name__)
 BATCH = 32  # texts a batch: kill -9 loses at most one batch; a question is never behind one (separate encoder)

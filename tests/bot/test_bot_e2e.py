@@ -30,6 +30,7 @@ from bot.config import PROJECT_ROOT, Settings
 from bot.demo import run_demo
 from bot.fake_telegram import FakeTelegram, parse_telegram_html
 from bot.loadtest import run_loadtest
+from bot.query_log import QueryLog
 from bot.rendering import (
     ADMIN_ONLY_TEXT,
     EMPTY_ASK_TEXT,
@@ -46,7 +47,6 @@ from bot.rendering import (
 )
 from bot.upload_bench import run_upload_bench
 from retrieval import Retriever
-from retrieval.query_log import QueryLog
 from tests.conftest import with_thresholds
 from tests.retrieval.test_killed import synthetic_archive
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.fake_telegram.html import parse_telegram_html
+from bot.query_log import QueryStats, Unanswered
 from bot.rendering import (
     MAX_MESSAGE_LENGTH,
     answer_keyboard,
@@ -24,7 +25,6 @@ from bot.rendering import (
     render_unanswered,
 )
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
-from retrieval.query_log import QueryStats, Unanswered
 
 
 def quote(text: str, doc_id: str = "doc", title: str = "عنوان", paragraph: int = 1, url: str | None = None) -> Quote:
@@ -141,7 +141,7 @@ def test_paragraph_bolds_the_quote_and_respects_the_cap() -> None:
     ],
 )
 def test_question_problem(text: str, accepted: bool) -> None:
-    from retrieval.arabic import contains_arabic
+    from retrieval.text.arabic import contains_arabic
 
     assert (question_problem(text, contains_arabic(text)) is None) is accepted
 

@@ -11,7 +11,7 @@ import pytest
 
 from retrieval import Retriever
 from retrieval.engine import index_folder
-from retrieval.index import IndexParams
+from retrieval.lexical.index import IndexParams
 from tests.conftest import SEEDS, with_thresholds
 
 

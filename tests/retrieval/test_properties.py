@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from bot.fake_telegram.html import parse_telegram_html
 from bot.rendering import MAX_MESSAGE_LENGTH, message_length, render_answer, render_no_answer, render_paragraph
 from retrieval.answers import Answer, Quote
-from retrieval.arabic import content_tokens, cue_spans, normalize_arabic, question_type, tokenize
-from retrieval.chunking import chunk_article
-from retrieval.sentences import split_paragraphs, split_sentences
+from retrieval.corpus.chunking import chunk_article
+from retrieval.text.arabic import content_tokens, cue_spans, normalize_arabic, question_type, tokenize
+from retrieval.text.sentences import split_paragraphs, split_sentences
 
 # Arabic letters and marks, Latin, digits, punctuation of both scripts, HTML and Markdown characters,
 # zero-width and bidi controls, newlines: the text people and articles actually send, and worse.

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval import Retriever, training
-from retrieval.evaluation import EvalQuestion, GoldAnswer
-from retrieval.model import Models
-from retrieval.ranking import QueryVector, RankingParams, gather_candidates
+from retrieval import Retriever
+from retrieval.evaluation import training
+from retrieval.evaluation.scoring import EvalQuestion, GoldAnswer
+from retrieval.ranking.model import Models
+from retrieval.ranking.rank import QueryVector, RankingParams, gather_candidates
 from tests.doubles import HashingEncoder
-from tests.retrieval.test_model import SEED_QUESTIONS
+from tests.retrieval.ranking.test_model import SEED_QUESTIONS
 
 
 def embedded(tmp_path: Path, data_dir: Path) -> Retriever:

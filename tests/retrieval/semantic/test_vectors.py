@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from retrieval import Retriever
+from retrieval.corpus.store import Store
 from retrieval.semantic.vectors import DenseVectors, VectorStore, dequantize, quantize, text_key
-from retrieval.store import Store
 from tests.doubles import HashingEncoder
 
 

@@ -1,0 +1,325 @@
+"""The SQLite store (through sqlite-utils): documents, paragraphs, passages, sentences, and the files they came from.
+
+Ingestion is incremental: a file whose size and mtime are unchanged is not even read; a file whose
+content hash is unchanged is not rewritten; a changed file replaces its articles' rows; a deleted
+file's articles disappear. All writes of one ingest are one transaction, so a crash leaves the
+previous consistent state.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from retrieval.answers import IngestReport, Problem
+from retrieval.corpus.articles import (
+    Article,
+    ArticleError,
+    file_key,
+    find_article_files,
+    iter_jsonl_articles,
+    parse_txt_article,
+    read_text_file,
+)
+from retrieval.corpus.chunking import chunk_article
+from retrieval.errors import StoreError
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str], None]
+
+
+def _migration_1(db: sqlite_utils.Database) -> None:
+    db["files"].create({"path": str, "size": int, "mtime_ns": int, "sha256": str}, pk="path")
+    db["documents"].create(
+        {
+            "id": int, "doc_id": str, "file": str, "line": int, "title": str, "url": str,
+            "source": str, "published": str, "text": str, "sha256": str,
+        },
+        pk="id",
+    )
+    db["documents"].create_index(["doc_id"], unique=True)
+    db["documents"].create_index(["file"])
+    db["paragraphs"].create({"document": int, "number": int, "start": int, "end": int}, pk=("document", "number"))
+    db["sentences"].create(
+        {"id": int, "document": int, "number": int, "paragraph": int, "start": int, "end": int}, pk="id"
+    )
+    db["sentences"].create_index(["document", "number"], unique=True)
+    db["passages"].create(
+        {
+            "id": int, "document": int, "number": int, "first_sentence": int, "last_sentence": int,
+            "start": int, "end": int,
+        },
+        pk="id",
+    )
+    db["passages"].create_index(["document"])
+    db["meta"].create({"key": str, "value": str}, pk="key")
+
+
+def _migration_2(db: sqlite_utils.Database) -> None:
+    """Sentence and title vectors of the encoder named in meta.vector_model (retrieval/semantic/vectors.py)."""
+    db.execute("CREATE TABLE vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID")
+
+
+# Schema migrations, in order; PRAGMA user_version counts how many have run.
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+
+
+class Store:
+    """One SQLite file holding the corpus. Open one per thread (SQLite connections are per thread)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.db = sqlite_utils.Database(self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA busy_timeout=10000")
+            self._migrate()
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot open the database {self.path}: {error}") from error
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} has schema version {version}, newer than this isnad ({len(MIGRATIONS)})")
+        for number in range(version, len(MIGRATIONS)):
+            with self.db.conn:
+                MIGRATIONS[number](self.db)
+                self.db.execute(f"PRAGMA user_version = {number + 1}")
+
+    def close(self) -> None:
+        self.db.close()
+
+    @property
+    def corpus_version(self) -> str:
+        """Changes whenever the corpus does: a saved index built for another version is stale."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
+        return row[0] if row else "empty"
+
+    def counts(self) -> tuple[int, int, int]:
+        """(documents, passages, sentences)."""
+        return tuple(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("documents", "passages", "sentences"))
+
+    def paragraph(self, doc_id: str, number: int) -> str:
+        """The text of one paragraph of an article; KeyError if there is no such paragraph."""
+        row = self.db.execute(
+            "SELECT substr(d.text, p.start + 1, p.end - p.start) FROM paragraphs p JOIN documents d ON d.id = p.document "
+            "WHERE d.doc_id = ? AND p.number = ?",
+            [doc_id, number],
+        ).fetchone()
+        if row is None:
+            raise KeyError(f"{doc_id} has no paragraph {number}")
+        return row[0]
+
+    def holders(self, hashes: list[str]) -> dict[str, str]:
+        """Of these article hashes (sha256 of title, text and metadata), those the corpus holds, and the id holding each."""
+        if not hashes:
+            return {}
+        marks = ", ".join("?" * len(set(hashes)))
+        rows = self.db.execute(f"SELECT sha256, doc_id FROM documents WHERE sha256 IN ({marks})", list(set(hashes)))
+        return dict(rows.fetchall())
+
+    def citations(self, doc_ids: list[str]) -> dict[str, tuple[str | None, str | None]]:
+        """The outlet and publication date of each of these articles, as their files give them (or None)."""
+        marks = ", ".join("?" * len(doc_ids))
+        rows = self.db.execute(f"SELECT doc_id, source, published FROM documents WHERE doc_id IN ({marks})", doc_ids)
+        return {doc_id: (source or None, published or None) for doc_id, source, published in rows.fetchall()}
+
+    def corpus_rows(
+        self, doc_ids: list[str] | None = None
+    ) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:
+        """The corpus (or just the given articles) for indexing: documents (id, doc_id, title, url, text) in id
+        order, then sentences (document, number, paragraph, start, end) and passages (document, first_sentence,
+        last_sentence) as int64 arrays, ordered by document and number."""
+        wanted_documents, wanted_chunks = "", ""
+        if doc_ids is not None:
+            self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (doc_id TEXT PRIMARY KEY)")
+            self.db.execute("DELETE FROM wanted")
+            self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(d,) for d in doc_ids])
+            wanted_documents = "WHERE doc_id IN (SELECT doc_id FROM wanted)"
+            wanted_chunks = f"WHERE document IN (SELECT id FROM documents {wanted_documents})"
+        documents = self.db.execute(f"SELECT id, doc_id, title, url, text FROM documents {wanted_documents} ORDER BY id").fetchall()
+        sentences = self.db.execute(
+            f"SELECT document, number, paragraph, start, end FROM sentences {wanted_chunks} ORDER BY document, number"
+        )
+        passages = self.db.execute(
+            f"SELECT document, first_sentence, last_sentence FROM passages {wanted_chunks} ORDER BY document, number"
+        )
+        return (
+            documents,
+            np.array(sentences.fetchall(), dtype=np.int64).reshape(-1, 5),
+            np.array(passages.fetchall(), dtype=np.int64).reshape(-1, 3),
+        )
+
+    def ingest(self, data_dir: Path, progress: Progress | None = None) -> IngestReport:
+        """Bring the store up to date with the folder; see the module docstring. Progress: a line per 1,000 articles."""
+        started = time.perf_counter()
+        data_dir = Path(data_dir)
+        if not data_dir.is_dir():
+            raise StoreError(f"the data folder {data_dir} does not exist")
+        problems: list[Problem] = []
+        added: list[str] = []
+        updated: list[str] = []
+        removed: list[str] = []
+        unchanged = 0
+        known = {row["path"]: row for row in self.db["files"].rows}
+        files = find_article_files(data_dir)
+        seen_paths = set()
+        with self.db.conn:
+            for path in files:
+                key = path.relative_to(data_dir).as_posix()
+                seen_paths.add(key)
+                stat = path.stat()
+                previous = known.get(key)
+                if previous and previous["size"] == stat.st_size and previous["mtime_ns"] == stat.st_mtime_ns:
+                    unchanged += self._count_file_documents(key)
+                    continue
+                try:
+                    raw = read_text_file(path)
+                except (ArticleError, OSError) as error:
+                    problems.append(Problem(key, str(error)))
+                    continue
+                digest = _sha256(raw)
+                if not (previous and previous["sha256"] == digest):
+                    articles, file_problems = _parse_file(data_dir, path, raw)
+                    problems.extend(file_problems)
+                    if articles or not file_problems:
+                        diff = self._replace_file_documents(key, articles, problems, progress)
+                        added += diff[0]
+                        updated += diff[1]
+                        removed += diff[2]
+                        unchanged += diff[3]
+                    else:
+                        continue  # nothing readable: keep what the file gave before
+                else:
+                    unchanged += self._count_file_documents(key)
+                self.db["files"].upsert(
+                    {"path": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}, pk="path"
+                )
+            for key in set(known) - seen_paths:
+                removed += self._delete_documents(
+                    [row[0] for row in self.db.execute("SELECT doc_id FROM documents WHERE file = ?", [key])]
+                )
+                self.db.execute("DELETE FROM files WHERE path = ?", [key])
+            if added or updated or removed:
+                self.db["meta"].upsert({"key": "corpus_version", "value": uuid.uuid4().hex}, pk="key")
+        documents, passages, sentences = self.counts()
+        return IngestReport(
+            added=tuple(added),
+            updated=tuple(updated),
+            removed=tuple(removed),
+            unchanged=unchanged,
+            documents=documents,
+            passages=passages,
+            sentences=sentences,
+            seconds=time.perf_counter() - started,
+            problems=tuple(problems),
+        )
+
+    def _count_file_documents(self, key: str) -> int:
+        return self.db.execute("SELECT count(*) FROM documents WHERE file = ?", [key]).fetchone()[0]
+
+    def _replace_file_documents(
+        self, key: str, articles: list[Article], problems: list[Problem], progress: Progress | None = None
+    ) -> tuple[list[str], list[str], list[str], int]:
+        """Make the file's documents exactly ``articles``; returns (added, updated, removed, unchanged)."""
+        before = dict(self.db.execute("SELECT doc_id, sha256 FROM documents WHERE file = ?", [key]).fetchall())
+        owners = self._owners([a.doc_id for a in articles if a.doc_id not in before])
+        added, updated, fresh = [], [], []
+        unchanged = 0
+        for article in articles:
+            sha = article.sha256
+            if before.get(article.doc_id) == sha:
+                unchanged += 1
+                continue
+            owner = owners.get(article.doc_id)
+            if owner is not None and owner != key:
+                problems.append(Problem(key, f"article id {article.doc_id} is already taken by {owner}", article.line))
+                continue
+            (updated if article.doc_id in before else added).append(article.doc_id)
+            fresh.append(article)
+        self._delete_documents(updated)
+        self._insert_documents(key, fresh, progress)
+        gone = set(before) - {a.doc_id for a in articles}
+        return added, updated, self._delete_documents(sorted(gone)), unchanged
+
+    def _insert_documents(self, key: str, articles: Iterable[Article], progress: Progress | None = None) -> None:
+        """Insert articles with their chunks; the chunk rows go in one batch per table every 1,000 articles."""
+        paragraphs: list[tuple[int, ...]] = []
+        sentences: list[tuple[int, ...]] = []
+        passages: list[tuple[int, ...]] = []
+        started = time.perf_counter()
+        for count, article in enumerate(articles, start=1):
+            doc = self.db.conn.execute(
+                "INSERT INTO documents (doc_id, file, line, title, url, source, published, text, sha256) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [article.doc_id, key, article.line, article.title, article.url, article.source,
+                 article.published, article.text, article.sha256],
+            ).lastrowid
+            chunks = chunk_article(article.text)
+            paragraphs.extend((doc, n, p.start, p.end) for n, p in enumerate(chunks.paragraphs, start=1))
+            sentences.extend((doc, s.number, s.paragraph, s.start, s.end) for s in chunks.sentences)
+            passages.extend((doc, p.number, p.first_sentence, p.last_sentence, p.start, p.end) for p in chunks.passages)
+            if count % 1000 == 0:
+                self._insert_chunks(paragraphs, sentences, passages)
+                if progress:
+                    progress(f"{key}: {count:,} articles written ({count / (time.perf_counter() - started):,.0f}/s)")
+        self._insert_chunks(paragraphs, sentences, passages)
+
+    def _insert_chunks(self, paragraphs: list[tuple[int, ...]], sentences: list[tuple[int, ...]], passages: list[tuple[int, ...]]) -> None:
+        """Write and empty the pending chunk rows."""
+        self.db.conn.executemany("INSERT INTO paragraphs (document, number, start, end) VALUES (?, ?, ?, ?)", paragraphs)
+        self.db.conn.executemany(
+            "INSERT INTO sentences (document, number, paragraph, start, end) VALUES (?, ?, ?, ?, ?)", sentences
+        )
+        self.db.conn.executemany(
+            "INSERT INTO passages (document, number, first_sentence, last_sentence, start, end) VALUES (?, ?, ?, ?, ?, ?)",
+            passages,
+        )
+        paragraphs.clear()
+        sentences.clear()
+        passages.clear()
+
+    def _owners(self, doc_ids: list[str]) -> dict[str, str]:
+        """The file holding each of these article ids, for those already in the store."""
+        owners: dict[str, str] = {}
+        for start in range(0, len(doc_ids), 500):
+            batch = doc_ids[start : start + 500]
+            marks = ", ".join("?" * len(batch))
+            owners.update(self.db.execute(f"SELECT doc_id, file FROM documents WHERE doc_id IN ({marks})", batch).fetchall())
+        return owners
+
+    def _delete_documents(self, doc_ids: list[str]) -> list[str]:
+        for doc_id in doc_ids:
+            row = self.db.execute("SELECT id FROM documents WHERE doc_id = ?", [doc_id]).fetchone()
+            if row is None:
+                continue
+            for table in ("paragraphs", "sentences", "passages"):
+                self.db.execute(f"DELETE FROM {table} WHERE document = ?", [row[0]])
+            self.db.execute("DELETE FROM documents WHERE id = ?", [row[0]])
+        return list(doc_ids)
+
+
+def _parse_file(data_dir: Path, path: Path, raw: str) -> tuple[list[Article], list[Problem]]:
+    stem = file_key(data_dir, path)
+    if path.suffix.lower() == ".jsonl":
+        articles, problems = [], []
+        for item in iter_jsonl_articles(stem, raw):
+            (articles if isinstance(item, Article) else problems).append(item)
+        return articles, problems
+    try:
+        return [parse_txt_article(stem, raw)], []
+    except ArticleError as error:
+        return [], [Problem(path.relative_to(data_dir).as_posix(), str(error))]
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -1,0 +1,1 @@
+"""Measuring and fitting: scores on question sets (scoring), the models' fit (training), benchmarks (bench)."""

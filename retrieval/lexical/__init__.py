@@ -1,0 +1,1 @@
+"""The TF-IDF index over passages and sentences, BM25 over articles (index)."""

@@ -1,0 +1,38 @@
+"""Which language a question is in: Arabic, or one the encoder can carry to the Arabic articles (English,
+French). The articles stay Arabic and the quotes verbatim; a question in another language gets a note that
+says so, in its own language.
+"""
+
+from __future__ import annotations
+
+import re
+
+from retrieval.text.arabic import contains_arabic
+
+ARABIC, ENGLISH, FRENCH, OTHER = "ar", "en", "fr", "other"
+_LATIN_WORD = re.compile(r"[A-Za-zÀ-ÿ]+")
+# Words French questions use and English ones do not (and the reverse is the default).
+_FRENCH_WORDS = """le la les des du un une est sont qui que quoi quand où pourquoi comment combien quel quelle quels
+quelles avec dans sur pour par au aux ce cette ces il elle ils elles a été ont qu est-ce"""
+_ENGLISH_WORDS = "the is are was were who what when where why how which did does do of in on with to a an"
+_FRENCH = frozenset(_FRENCH_WORDS.split())
+_ENGLISH = frozenset(_ENGLISH_WORDS.split())
+SOURCES_NOTE = {
+    ENGLISH: "The sources are in Arabic; the quotes are verbatim.",
+    FRENCH: "Les sources sont en arabe ; les citations sont reproduites telles quelles.",
+}
+
+
+def question_language(text: str) -> str:
+    """"ar" for a question with Arabic letters; "en" or "fr" for one in Latin script that reads as English or
+    French; "other" for anything else."""
+    if contains_arabic(text):
+        return ARABIC
+    words = [w.lower() for w in _LATIN_WORD.findall(text)]
+    if not words:
+        return OTHER
+    french = sum(w in _FRENCH for w in words) + (2 if re.search(r"[àâçéèêëîïôûùüÿœ]", text.lower()) else 0)
+    english = sum(w in _ENGLISH for w in words)
+    if not french and not english:
+        return ENGLISH if len(words) <= 3 else OTHER  # a few names or keywords: read as English
+    return FRENCH if french > english else ENGLISH

@@ -1,0 +1,1 @@
+"""From a question to ranked sentences: candidates (rank), features, and the fitted models (model, model.json)."""

@@ -1,0 +1,1 @@
+"""Arabic text: normalization and analysis (arabic, isri), sentences, related words (lexicon, wordnet)."""

@@ -1,0 +1,55 @@
+"""The index's term counting: analyzing tokens in worker processes gives what one process gives."""
+
+from pathlib import Path
+
+import pytest
+
+from retrieval import Retriever
+from retrieval.lexical import index
+from retrieval.text.arabic import tokenize
+from tests.conftest import SEEDS
+
+
+def test_tokens_analyzed_in_processes_match_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    tokens = list(dict.fromkeys(t for path in sorted(SEEDS.glob("*.txt")) for t in tokenize(path.read_text(encoding="utf-8"))))
+    monkeypatch.setattr(index, "_CHUNK_TOKENS", 100)  # several chunks for the two workers
+    assert list(index._analyze_in_processes(tokens, (3, 4), workers=2)) == index._analyze_chunk(tokens, (3, 4))
+
+
+def article_postings(ix: index.TfidfIndex) -> dict[tuple[str, str], int]:
+    """(article, term) → its count in the article postings, for the living articles."""
+    terms = {column: term for term, column in ix.vocabulary_.items()}
+    found = {}
+    for column in range(len(ix.d_indptr_) - 1):
+        for at in range(int(ix.d_indptr_[column]), int(ix.d_indptr_[column + 1])):
+            doc = int(ix.d_indices_[at])
+            if ix.doc_alive_[doc]:
+                found[(ix.doc_ids_[doc], terms[column])] = int(ix.d_tf_[at])
+    return found
+
+
+def title_rows(ix: index.TfidfIndex) -> dict[str, dict[str, int]]:
+    terms = {column: term for term, column in ix.vocabulary_.items()}
+    rows = {}
+    for d in range(len(ix.doc_ids_)):
+        span = slice(int(ix.t_indptr_[d]), int(ix.t_indptr_[d + 1]))
+        if ix.doc_alive_[d]:
+            rows[ix.doc_ids_[d]] = {terms[int(c)]: int(t) for c, t in zip(ix.t_indices_[span], ix.t_tf_[span], strict=True)}
+    return rows
+
+
+def test_an_extended_index_holds_the_article_postings_a_full_build_holds(tmp_path: Path, data_dir: Path) -> None:
+    for n, city in enumerate(["القاهرة", "دمشق", "بغداد", "الرباط", "تونس", "عمان", "الرياض", "الدوحة", "بيروت", "صنعاء"] * 3):
+        article = f"معرض الكتاب في {city}\nافتتح الوزير رقم {n} معرضا للكتاب في {city}.\n"
+        (data_dir / f"extra_{n:02d}.txt").write_text(article, encoding="utf-8")
+    extended = Retriever.open(tmp_path / "a.db")
+    extended.sync(data_dir)
+    (data_dir / "new.txt").write_text("زرقشوف في بلقمطير\nزار زرقشوف مدينة بلقمطير في الربيع.\n", encoding="utf-8")
+    (data_dir / "extra_03.txt").unlink()
+    extended.sync(data_dir)
+    assert extended.index.stale_documents_ == 2  # appended, not rebuilt
+    rebuilt = Retriever.open(tmp_path / "b.db")
+    rebuilt.sync(data_dir)
+    assert article_postings(extended.index) == article_postings(rebuilt.index)
+    assert title_rows(extended.index) == title_rows(rebuilt.index)
+    assert len(extended.index.is_word_) == len(extended.index.vocabulary_)
