@@ -21,6 +21,7 @@ class SemanticEvidence:
     """What the sentence encoder says of the candidates: cosines between the question's vector and theirs."""
 
     sentence: np.ndarray  # (sentences,): cos(q, sentence)
+    neighbours: np.ndarray  # (sentences,): the better cos(q, ·) of the sentences either side in its article (0: none)
     title: np.ndarray  # (articles,): cos(q, the article's title)
     nearest: float  # the best cosine of any sentence in the corpus
     found: np.ndarray  # (sentences,) bool: among the encoder's nearest sentences (dense candidates)
@@ -215,6 +216,12 @@ def e5_rank(c: Candidates) -> np.ndarray:
     return 1 / (1 + ranks)
 
 
+def e5_neighbours(c: Candidates) -> np.ndarray:
+    """The better cosine of the sentences either side: a news paragraph is often one sentence, and the one
+    before says who the answer is about."""
+    return _semantic(c).neighbours.astype(np.float32)
+
+
 def e5_found(c: Candidates) -> np.ndarray:
     """The encoder found the sentence among the corpus's nearest (a dense candidate)."""
     return _semantic(c).found.astype(np.float32)
@@ -230,7 +237,7 @@ LEXICAL_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
     )
 }
 SEMANTIC_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
-    f.__name__: f for f in (e5_sentence, e5_gap, e5_title, e5_article_best, e5_rank, e5_found)
+    f.__name__: f for f in (e5_sentence, e5_gap, e5_title, e5_article_best, e5_rank, e5_neighbours, e5_found)
 }
 SENTENCE_FEATURES = {**LEXICAL_FEATURES, **SEMANTIC_FEATURES}
 

@@ -270,7 +270,7 @@ def gather_candidates(
         wanted_cue=wanted_cue(question_type(question)),
         number=index.sent_number_[sentence_ids],
         chars=(index.sent_end_[sentence_ids] - index.sent_start_[sentence_ids]).astype(np.float32),
-        semantic=semantic_evidence(query, sentence_ids, articles, near_ids, near_cosines),
+        semantic=semantic_evidence(index, query, sentence_ids, articles, near_ids, near_cosines),
     )
     return candidates, words
 
@@ -293,13 +293,20 @@ def sentence_passages(index: TfidfIndex, sentence_ids: np.ndarray) -> np.ndarray
 
 
 def semantic_evidence(
-    query: QueryVector | None, sentence_ids: np.ndarray, articles: np.ndarray, near_ids: np.ndarray, near_cosines: np.ndarray
+    index: TfidfIndex, query: QueryVector | None, sentence_ids: np.ndarray, articles: np.ndarray, near_ids: np.ndarray,
+    near_cosines: np.ndarray,
 ) -> SemanticEvidence | None:
     if query is None:
         return None
     dense = query.dense
+    neighbours = np.zeros(len(sentence_ids), dtype=np.float32)
+    for step in (-1, 1):
+        beside = np.clip(sentence_ids + step, 0, index.n_sentences - 1)
+        same = (index.sent_doc_[beside] == index.sent_doc_[sentence_ids]) & (beside != sentence_ids)
+        neighbours = np.maximum(neighbours, np.where(same, dense.sentences[beside] @ query.vector, 0))
     return SemanticEvidence(
         sentence=dense.sentences[sentence_ids] @ query.vector,
+        neighbours=neighbours,
         title=dense.titles[articles] @ query.vector,
         nearest=float(near_cosines[0]) if len(near_cosines) else 0.0,
         found=np.isin(sentence_ids, near_ids),
