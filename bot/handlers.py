@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.flood import FloodGate, Verdict
-from bot.query_log import QueryLog, QueryLogUnavailable
+from bot.query_log import LoggedQuery, QueryLog, QueryLogUnavailable
 from bot.rendering import (
     ERROR_TEXT,
     EXPIRED_BUTTON_TEXT,
@@ -171,18 +171,29 @@ async def button_press(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tu
     return numbers
 
 
-async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Send the next quotes for the question the button belongs to."""
+async def pressed_question(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, of_quote: bool
+) -> tuple[int, LoggedQuery, int] | None:
+    """(query id, the logged question, the button's own number) of a press on an answer's button; None when the
+    press was answered already: flooded, forged, or its question (or, ``of_quote``, its quote) gone."""
     numbers = await button_press(update, context)
     if numbers is None:
+        return None
+    query_id, number = numbers
+    logged = await asyncio.to_thread(services(context).query_log.get, query_id)
+    if logged is None or (of_quote and number >= len(logged.quotes)):
+        await update.callback_query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
+        return None
+    return query_id, logged, number
+
+
+async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send the next quotes for the question the button belongs to."""
+    pressed = await pressed_question(update, context, of_quote=False)
+    if pressed is None:
         return
-    query = update.callback_query
-    query_id, offset = numbers
-    log = services(context).query_log
-    logged = await asyncio.to_thread(log.get, query_id)
-    if logged is None:
-        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
-        return
+    query_id, logged, offset = pressed
+    query, log = update.callback_query, services(context).query_log
     asked_with = services(context).conversations.asked_with(query_id)
     answer = await asyncio.to_thread(services(context).retriever.ask, logged.question, TOP_K, offset, asked_with)
     if not answer.found:
@@ -195,16 +206,11 @@ async def more_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 async def clarification_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The article the person meant: the answer's quotes from that article."""
-    numbers = await button_press(update, context)
-    if numbers is None:
+    pressed = await pressed_question(update, context, of_quote=True)
+    if pressed is None:
         return
-    query = update.callback_query
-    query_id, position = numbers
-    state = services(context)
-    logged = await asyncio.to_thread(state.query_log.get, query_id)
-    if logged is None or position >= len(logged.quotes):
-        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
-        return
+    query_id, logged, position = pressed
+    query, state = update.callback_query, services(context)
     doc_id = logged.quotes[position].doc_id
     answer = await asyncio.to_thread(state.retriever.ask, logged.question, CLARIFIED_TOP_K, 0, state.conversations.asked_with(query_id))
     chosen = tuple(q for q in answer.quotes if q.doc_id == doc_id)[:TOP_K]
@@ -218,15 +224,11 @@ async def clarification_button(update: Update, context: ContextTypes.DEFAULT_TYP
 
 async def paragraph_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send the whole paragraph around a quote, the quote in bold."""
-    numbers = await button_press(update, context)
-    if numbers is None:
+    pressed = await pressed_question(update, context, of_quote=True)
+    if pressed is None:
         return
+    _, logged, position = pressed
     query = update.callback_query
-    query_id, position = numbers
-    logged = await asyncio.to_thread(services(context).query_log.get, query_id)
-    if logged is None or position >= len(logged.quotes):
-        await query.answer(EXPIRED_BUTTON_TEXT, show_alert=True)
-        return
     quote = logged.quotes[position]
     try:
         text = await asyncio.to_thread(services(context).retriever.paragraph, quote.doc_id, quote.paragraph)

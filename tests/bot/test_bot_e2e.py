@@ -16,21 +16,16 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from bot.app import TokenRedactor, build_application, configure_logging, polling, run_bot
+from bot.app import TokenRedactor, configure_logging, run_bot
 from bot.config import PROJECT_ROOT, Settings
 from bot.demo import run_demo
 from bot.fake_telegram import FakeTelegram, parse_telegram_html
 from bot.loadtest import run_loadtest
-from bot.query_log import QueryLog
 from bot.rendering import (
     ADMIN_ONLY_TEXT,
     EMPTY_ASK_TEXT,
@@ -46,11 +41,10 @@ from bot.rendering import (
     UPLOAD_STARTED_TEXT,
 )
 from bot.upload_bench import run_upload_bench
-from retrieval import Retriever
+from tests.bot.running import ADMIN, QUOTE_LINE, Corpus, RunningBot, buttons, make_corpus, quotes_of, running_bot
 from tests.conftest import with_thresholds
 from tests.retrieval.test_killed import synthetic_archive
 
-ADMIN = 777
 GROUP = -1001
 ANSWERED = "متى زار بينيت موسكو؟"
 UNANSWERED = "كيف أطبخ المجدرة بالعدس؟"
@@ -61,7 +55,6 @@ QUESTIONS = (
     "من هو رئيس وزراء إسرائيل؟",
     UNANSWERED,
 )
-QUOTE_LINE = re.compile(r"^(\d+)\. «(.*)» \[(\d+)\]$", re.MULTILINE)
 SOURCE_LINE = re.compile(r"^\[(\d+)\] (.*) — الفقرة (\d+)$", re.MULTILINE)
 NO_ANSWER = "لم أجد في المقالات ما يجيب عن سؤالك"
 NEW_ARTICLE = (
@@ -70,83 +63,6 @@ NEW_ARTICLE = (
     "ويضم المتحف أكثر من ثلاثمئة مخطوطة نادرة جُمعت من مكتبات المغرب والأندلس.\n"
 )
 NEW_QUESTION = "أين افتتح متحف الخط العربي؟"
-
-
-@dataclass
-class Corpus:
-    data_dir: Path
-    db_path: Path
-    retriever: Retriever
-
-
-@dataclass
-class RunningBot:
-    fake: FakeTelegram
-    corpus: Corpus
-    query_log: QueryLog
-
-    async def ask(self, chat_id: int, text: str, timeout: float = 10.0, **kwargs: Any) -> dict:
-        """A user writes in a chat; the bot's one reply."""
-        self.fake.user_says(chat_id, text, **kwargs)
-        [reply] = await self.fake.await_messages(chat_id, 1, timeout)
-        return reply
-
-    async def press(self, chat_id: int, message: dict, data: str, **kwargs: Any) -> None:
-        self.fake.press_button(chat_id, message["message_id"], data, **kwargs)
-
-
-def make_corpus(folder: Path) -> Corpus:
-    data_dir = folder / "data"
-    shutil.copytree(PROJECT_ROOT / "data", data_dir)
-    db_path = folder / "isnad.db"
-    retriever = Retriever.open(db_path)
-    retriever.sync(data_dir)
-    return Corpus(data_dir, db_path, retriever)
-
-
-@asynccontextmanager
-async def running_bot(corpus: Corpus, fake: FakeTelegram, **options: Any) -> AsyncIterator[RunningBot]:
-    settings = Settings(
-        data_dir=corpus.data_dir,
-        db_path=corpus.db_path,
-        telegram_token=fake.token,
-        telegram_api_url=fake.base_url,
-        admin_ids=frozenset({ADMIN}),
-        **options,
-    )
-    query_log = QueryLog(corpus.db_path)
-    try:
-        async with polling(build_application(settings, corpus.retriever, query_log)):
-            yield RunningBot(fake, corpus, query_log)
-    finally:
-        query_log.close()
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return make_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture
-async def bot(corpus: Corpus, fake_telegram: FakeTelegram) -> AsyncIterator[RunningBot]:
-    async with running_bot(corpus, fake_telegram) as running:
-        yield running
-
-
-@pytest.fixture
-async def own_bot(tmp_path: Path, fake_telegram: FakeTelegram) -> AsyncIterator[RunningBot]:
-    """A bot on a corpus of its own, which the test may change."""
-    async with running_bot(make_corpus(tmp_path), fake_telegram) as running:
-        yield running
-
-
-def quotes_of(reply: dict) -> list[str]:
-    return [match.group(2) for match in QUOTE_LINE.finditer(reply["plain_text"])]
-
-
-def buttons(reply: dict) -> list[str]:
-    markup = reply.get("reply_markup") or {"inline_keyboard": []}
-    return [button["callback_data"] for row in markup["inline_keyboard"] for button in row]
 
 
 def corpus_texts(corpus: Corpus) -> list[str]:

@@ -5,7 +5,6 @@ article was meant."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -13,22 +12,11 @@ import pytest
 from bot.fake_telegram import FakeTelegram
 from bot.rendering import NEW_TOPIC_TEXT
 from retrieval import engine
-from tests.bot.test_bot_e2e import Corpus, RunningBot, buttons, make_corpus, quotes_of, running_bot
+from tests.bot.running import RunningBot, buttons, make_corpus, quotes_of, running_bot
 
 READ_AS = "فهمت سؤالك"
 FIRST = "متى سافر بينيت إلى موسكو؟"
 FOLLOW_UP = "ومع من تحدث بعد ذلك؟"
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Corpus:
-    return make_corpus(tmp_path_factory.mktemp("corpus"))
-
-
-@pytest.fixture
-async def bot(corpus: Corpus, fake_telegram: FakeTelegram) -> AsyncIterator[RunningBot]:
-    async with running_bot(corpus, fake_telegram) as running:
-        yield running
 
 
 async def test_a_three_turn_conversation(bot: RunningBot) -> None:
