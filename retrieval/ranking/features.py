@@ -22,6 +22,7 @@ class SemanticEvidence:
 
     sentence: np.ndarray  # (sentences,): cos(q, sentence)
     neighbours: np.ndarray  # (sentences,): the better cos(q, ·) of the sentences either side in its article (0: none)
+    with_title: np.ndarray  # (sentences,): cos(q, sentence + TITLE_SHARE · its title), the sentence read under its title
     title: np.ndarray  # (articles,): cos(q, the article's title)
     nearest: float  # the best cosine of any sentence in the corpus
     found: np.ndarray  # (sentences,) bool: among the encoder's nearest sentences (dense candidates)
@@ -222,6 +223,27 @@ def e5_neighbours(c: Candidates) -> np.ndarray:
     return _semantic(c).neighbours.astype(np.float32)
 
 
+def e5_with_title(c: Candidates) -> np.ndarray:
+    """The sentence read under its article's title: news sentences lean on their headline («the meeting lasted
+    three hours»). On news-dev this cosine alone ranks the answer first for 0.385 of the questions whose answer
+    is a candidate, the sentence's alone for 0.32."""
+    return _semantic(c).with_title.astype(np.float32)
+
+
+def e5_z(c: Candidates) -> np.ndarray:
+    """The sentence's cosine standardized over the question's candidates: how far it stands out among them."""
+    return _standardized(_semantic(c).sentence)
+
+
+def e5_with_title_z(c: Candidates) -> np.ndarray:
+    return _standardized(_semantic(c).with_title)
+
+
+def _standardized(values: np.ndarray) -> np.ndarray:
+    spread = float(values.std())
+    return ((values - values.mean()) / spread).astype(np.float32) if spread > 0 else np.zeros(len(values), np.float32)
+
+
 def e5_found(c: Candidates) -> np.ndarray:
     """The encoder found the sentence among the corpus's nearest (a dense candidate)."""
     return _semantic(c).found.astype(np.float32)
@@ -237,7 +259,8 @@ LEXICAL_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
     )
 }
 SEMANTIC_FEATURES: dict[str, Callable[[Candidates], np.ndarray]] = {
-    f.__name__: f for f in (e5_sentence, e5_gap, e5_title, e5_article_best, e5_rank, e5_neighbours, e5_found)
+    f.__name__: f
+    for f in (e5_sentence, e5_gap, e5_title, e5_article_best, e5_rank, e5_neighbours, e5_with_title, e5_z, e5_with_title_z, e5_found)
 }
 SENTENCE_FEATURES = {**LEXICAL_FEATURES, **SEMANTIC_FEATURES}
 
@@ -335,7 +358,14 @@ LEXICAL_QUESTION_FEATURES: dict[str, Callable[[Best], float]] = {
         best_passage, best_article, cue_missing_top3, question_words,
     )
 }
-SEMANTIC_QUESTION_FEATURES: dict[str, Callable[[Best], float]] = {f.__name__: f for f in (best_e5, nearest_e5, best_e5_title)}
+def best_e5_with_title(b: Best) -> float:
+    """The best sentence read under its title, by the encoder."""
+    return float(_semantic(b.candidates).with_title[b.order[0]])
+
+
+SEMANTIC_QUESTION_FEATURES: dict[str, Callable[[Best], float]] = {
+    f.__name__: f for f in (best_e5, nearest_e5, best_e5_title, best_e5_with_title)
+}
 QUESTION_FEATURES = {**LEXICAL_QUESTION_FEATURES, **SEMANTIC_QUESTION_FEATURES}
 
 

@@ -82,6 +82,10 @@ class Ranked:
     about: tuple[str, ...] = ()  # with no answer: titles of the articles nearest the question
 
 
+# The title's share in a sentence read under its title (e5_with_title). Measured on news-dev, the cosine alone
+# ranking the answer first: sentence alone 0.32, with its title at 0.5 0.385, at 1.0 0.391, but seed-dev 0.651 at
+# 0.5 and 0.558 at 1.0.
+TITLE_SHARE = 0.5
 NO_TERMS = "the question has no words the articles use"
 NO_MATCH = "no passage shares the question's words"
 NO_ENCODER = "a question in another language needs the sentence vectors of the whole corpus"
@@ -304,9 +308,16 @@ def semantic_evidence(
         beside = np.clip(sentence_ids + step, 0, index.n_sentences - 1)
         same = (index.sent_doc_[beside] == index.sent_doc_[sentence_ids]) & (beside != sentence_ids)
         neighbours = np.maximum(neighbours, np.where(same, dense.sentences[beside] @ query.vector, 0))
+    sentences, titles = dense.sentences[sentence_ids], dense.titles[index.sent_doc_[sentence_ids]]
+    # |s + a·t|² = 1 + a² + 2a s·t for unit vectors (a zero vector, nothing to read, counts as unit: no harm)
+    share = TITLE_SHARE
+    with_title = (sentences @ query.vector + share * (titles @ query.vector)) / np.sqrt(
+        1 + share * share + 2 * share * np.einsum("ij,ij->i", sentences, titles)
+    )
     return SemanticEvidence(
-        sentence=dense.sentences[sentence_ids] @ query.vector,
+        sentence=sentences @ query.vector,
         neighbours=neighbours,
+        with_title=with_title.astype(np.float32),
         title=dense.titles[articles] @ query.vector,
         nearest=float(near_cosines[0]) if len(near_cosines) else 0.0,
         found=np.isin(sentence_ids, near_ids),
