@@ -208,8 +208,7 @@ class Retriever:
             return Answer(question, (), _ms(started), "the question is empty")
         if index.n_sentences == 0:
             return Answer(question, (), _ms(started), "the corpus is empty")
-        encoded = f"{context.question} {text}" if context else text  # the encoder reads the conversation, not the fragment
-        query = self._query_vector(index, encoded)
+        query = self._query_vector(index, encoded_question(text, context))
         language = question_language(text)
         foreign = language in (ENGLISH, FRENCH)
         ranked = rank_sentences(index, text, offset + top_k + 1, self.ranking, self.models, query, context, foreign)
@@ -333,6 +332,11 @@ def _quote(index: TfidfIndex, sid: int, score: float) -> Quote:
         end=int(index.sent_end_[sid]),
         url=index.urls_[doc],
     )
+
+
+def encoded_question(text: str, context: Context | None) -> str:
+    """What the encoder reads of a question: a follow-up with its conversation's topic words after it."""
+    return f"{text} {' '.join(context.words)}" if context else text
 
 
 def alternatives(quotes: tuple[Quote, ...]) -> tuple[Quote, ...]:
