@@ -9,6 +9,7 @@ import pytest
 
 from retrieval import Retriever
 from retrieval.ranking.model import Models
+from retrieval.semantic.encoder import E5Encoder
 
 PROJECT = Path(__file__).resolve().parent.parent
 SEEDS = PROJECT / "data"
@@ -16,6 +17,8 @@ SEED_DEV = PROJECT.parent / "shared" / "eval" / "seed-dev.jsonl"
 XQUAD = PROJECT.parent / "shared" / "eval" / "xquad.ar.json"
 NEWS_DEV = PROJECT.parent / "shared" / "eval" / "news-dev.jsonl"
 NEWS_CORPUS = PROJECT.parent / "shared" / "eval" / "news-corpus"
+CONVERSATIONS = PROJECT.parent / "shared" / "eval" / "conversations-dev.jsonl"
+OFF_TOPIC = PROJECT / "tests" / "data" / "offtopic-seeds.jsonl"  # written for issue 15, never fitted on
 
 
 @pytest.fixture
@@ -43,6 +46,15 @@ def seed_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
     """One retriever over the seed corpus for read-only tests."""
     retriever = Retriever.open(tmp_path_factory.mktemp("seeds") / "isnad.db")
     retriever.sync(SEEDS)
+    return retriever
+
+
+@pytest.fixture(scope="session")
+def semantic_seed_retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+    """One retriever over the seed corpus with the real sentence encoder, every sentence embedded (~5 s)."""
+    retriever = Retriever.open(tmp_path_factory.mktemp("semantic-seeds") / "isnad.db", encoder=E5Encoder())
+    retriever.sync(SEEDS)
+    retriever.embed()
     return retriever
 
 

@@ -16,6 +16,8 @@ _FRENCH_WORDS = """le la les des du un une est sont qui que quoi quand où pourq
 quelles avec dans sur pour par au aux ce cette ces il elle ils elles a été ont qu est-ce"""
 _ENGLISH_WORDS = "the is are was were who what when where why how which did does do of in on with to a an"
 _FRENCH = frozenset(_FRENCH_WORDS.split())
+# Letters and marks English and French do not write (Spanish, Portuguese, German, Nordic …).
+_NEITHER = re.compile("[¿¡ñãõßäöåøáíóú]")
 _ENGLISH = frozenset(_ENGLISH_WORDS.split())
 SOURCES_NOTE = {
     ENGLISH: "The sources are in Arabic; the quotes are verbatim.",
@@ -29,7 +31,7 @@ def question_language(text: str) -> str:
     if contains_arabic(text):
         return ARABIC
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
-    if not words:
+    if not words or _NEITHER.search(text.lower()):
         return OTHER
     french = sum(w in _FRENCH for w in words) + (2 if re.search(r"[àâçéèêëîïôûùüÿœ]", text.lower()) else 0)
     english = sum(w in _ENGLISH for w in words)

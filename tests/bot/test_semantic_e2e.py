@@ -14,9 +14,11 @@ from retrieval.semantic.encoder import E5Encoder
 from tests.bot.running import ADMIN, Corpus, RunningBot, make_corpus, quotes_of
 
 NO_ANSWER = "لم أجد في المقالات ما يجيب عن سؤالك"
-# «How long did the two leaders' meeting in the Kremlin last?»: the answer says «استمر … ثلاث ساعات».
-PARAPHRASE = "كم من الوقت دام لقاء الزعيمين في الكرملين؟"
-PARAPHRASE_EVIDENCE = "ثلاث ساعات"
+# «Where did the Russian president meet the Israeli prime minister?»: the answer says «التقى … في مدينة سوتشي»;
+# words alone quote the two men's phone call («اتصل الرئيس الروسي … برئيس الوزراء الإسرائيلي»), which holds
+# more of the question's words but is no meeting.
+PARAPHRASE = "أين اجتمع الرئيس الروسي برئيس الوزراء الإسرائيلي؟"
+PARAPHRASE_EVIDENCE = "سوتشي"
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,7 @@ async def test_a_paraphrase_the_words_miss_is_found_by_the_encoder(bot: RunningB
     semantic = bot.corpus.retriever.ask(PARAPHRASE)
     assert semantic.model == "semantic"
     reply = await bot.ask(11, PARAPHRASE)
+    assert quotes_of(reply), reply["plain_text"]
     assert PARAPHRASE_EVIDENCE in quotes_of(reply)[0]
 
 

@@ -13,18 +13,50 @@ import pytest
 
 from retrieval import Retriever
 from retrieval.evaluation import scoring as evaluation
-from tests.conftest import NEWS_CORPUS, NEWS_DEV, SEED_DEV, XQUAD
+from tests.conftest import CONVERSATIONS, NEWS_CORPUS, NEWS_DEV, OFF_TOPIC, SEED_DEV, XQUAD
 
 
 @pytest.mark.skipif(not SEED_DEV.exists(), reason="shared/eval is not beside the project")
 def test_seed_dev_scores(seed_retriever: Retriever) -> None:
+    """Words only (a corpus without vectors)."""
     outcomes = evaluation.run(lambda q: seed_retriever.ask(q, top_k=evaluation.RANKS), evaluation.load_seed_questions(SEED_DEV))
     scores = evaluation.score(outcomes)
     assert scores.hit1 >= 0.55
-    assert scores.hit3 >= 0.76
-    assert scores.false_abstain <= 0.15
+    assert scores.hit3 >= 0.72
+    assert scores.false_abstain <= 0.17
     assert scores.no_answer_accuracy >= 2 / 7
     assert scores.mean_quote_chars <= 350
+
+
+@pytest.mark.skipif(not SEED_DEV.exists(), reason="shared/eval is not beside the project")
+def test_seed_dev_scores_with_the_encoder(semantic_seed_retriever: Retriever) -> None:
+    """Words and the encoder: measured 0.628 / 0.767, 12% false abstention, 2 of 7 no-answers right."""
+    questions = evaluation.load_seed_questions(SEED_DEV)
+    outcomes = evaluation.run(lambda q: semantic_seed_retriever.ask(q, top_k=evaluation.RANKS), questions)
+    scores = evaluation.score(outcomes)
+    assert semantic_seed_retriever.ask(questions[0].question).model == "semantic"
+    assert scores.hit1 >= 0.60
+    assert scores.hit3 >= 0.74
+    assert scores.false_abstain <= 0.14
+    assert scores.no_answer_accuracy >= 2 / 7
+
+
+def test_off_topic_questions_get_no_answer(semantic_seed_retriever: Retriever) -> None:
+    """Questions about what the seed articles never discuss (sport, health, prices, cooking, other countries;
+    MSA, dialect, keywords), written for this and never fitted on: measured 40 of 40 with the encoder."""
+    outcomes = evaluation.run(lambda q: semantic_seed_retriever.ask(q), evaluation.load_seed_questions(OFF_TOPIC))
+    assert evaluation.score(outcomes).no_answer_accuracy >= 0.95
+
+
+@pytest.mark.skipif(not CONVERSATIONS.exists(), reason="shared/eval is not beside the project")
+def test_conversation_scores(semantic_seed_retriever: Retriever) -> None:
+    """Follow-ups read with the turn before them: measured follow-up hit@1 0.786, hit@3 0.857."""
+    chats = evaluation.load_conversations(CONVERSATIONS)
+    outcomes = evaluation.run_conversations(lambda q, c: semantic_seed_retriever.ask(q, top_k=evaluation.RANKS, context=c), chats)
+    follow_ups = evaluation.score([o for o in outcomes if o.question.type == "follow-up"])
+    first = evaluation.score([o for o in outcomes if o.question.type == "first"])
+    assert follow_ups.hit1 >= 0.75 and follow_ups.hit3 >= 0.85
+    assert first.hit1 >= 0.85
 
 
 @pytest.mark.skipif(not XQUAD.exists(), reason="shared/eval is not beside the project")
@@ -53,7 +85,7 @@ def test_news_dev_scores(tmp_path: Path) -> None:
     scores = evaluation.score(outcomes)
     assert scores.hit1 >= 0.41
     assert scores.hit3 >= 0.54
-    assert scores.false_abstain <= 0.10
+    assert scores.false_abstain <= 0.06
 
 
 # (article, paragraph, question id, question, answer): two articles of two paragraphs each.
