@@ -18,6 +18,7 @@ from pathlib import Path
 from bot.config import ConfigError, Settings
 from retrieval.cli import add_commands
 from retrieval.errors import RetrievalError
+from retrieval.semantic.encoder import one_blas_thread
 
 
 def build_parser(settings: Settings) -> argparse.ArgumentParser:
@@ -98,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    one_blas_thread()
     args = build_parser(settings).parse_args(argv)
     try:
         return args.run(args)

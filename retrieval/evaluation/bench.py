@@ -446,7 +446,10 @@ CHILDREN: dict[str, Callable[..., dict]] = {
 
 def child_main(argv: list[str]) -> None:
     """Entry point of a measuring process: ``python -m retrieval.evaluation.bench ROLE ARGS…`` prints one JSON line."""
+    from retrieval.semantic.encoder import one_blas_thread  # measured as `isnad` runs
+
     role, *args = argv
+    one_blas_thread()
     print(json.dumps(CHILDREN[role](*args), default=float))
 
 
