@@ -27,7 +27,8 @@ SOURCES_NOTE = {
 
 def question_language(text: str) -> str:
     """"ar" for a question with Arabic letters; "en" or "fr" for one in Latin script that reads as English or
-    French; "other" for anything else."""
+    French (their function words, or a question mark after two or three words); "other" for anything else
+    («hello» included)."""
     if contains_arabic(text):
         return ARABIC
     words = [w.lower() for w in _LATIN_WORD.findall(text)]
@@ -35,6 +36,6 @@ def question_language(text: str) -> str:
         return OTHER
     french = sum(w in _FRENCH for w in words) + (2 if re.search(r"[àâçéèêëîïôûùüÿœ]", text.lower()) else 0)
     english = sum(w in _ENGLISH for w in words)
-    if not french and not english:
-        return ENGLISH if len(words) <= 3 else OTHER  # a few names or keywords: read as English
+    if not french and not english:  # a greeting, a name, keywords: nothing says it is an English or French question
+        return ENGLISH if "?" in text and 2 <= len(words) <= 3 else OTHER
     return FRENCH if french > english else ENGLISH

@@ -91,6 +91,8 @@ def test_a_question_without_context_is_untouched(seed_retriever: Retriever) -> N
         ("¿Cuándo visitó Bennett Moscú?", "other"),
         ("Wann besuchte Bennett Moskau und wo war er danach?", "other"),
         ("😀👍", "other"),
+        ("hello", "other"),
+        ("Bennett Moscow?", "en"),
     ],
 )
 def test_the_question_s_language(text: str, language: str) -> None:
