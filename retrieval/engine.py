@@ -228,10 +228,11 @@ class Retriever:
 
     def answers_in(self, language: str) -> bool:
         """Whether questions in this language can be answered: Arabic always; English and French through the
-        encoder, once the corpus has vectors and the model a crosslingual variant."""
+        encoder and the model's crosslingual variant, once the corpus has vectors."""
         if language == ARABIC:
             return True
-        return language in (ENGLISH, FRENCH) and self.encoder is not None and self.models.crosslingual is not None
+        embedded = self.vector_coverage[0] > 0
+        return language in (ENGLISH, FRENCH) and self.encoder is not None and self.models.crosslingual is not None and embedded
 
     def query_vector(self, text: str) -> QueryVector | None:
         """The question's vector with the corpus vectors to compare it with, when there are any."""
