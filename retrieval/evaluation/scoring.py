@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from retrieval.answers import Answer, Quote
 from retrieval.errors import RetrievalError
@@ -56,17 +57,30 @@ def is_hit(quote: Quote, gold: Iterable[GoldAnswer]) -> bool:
 
 
 def load_seed_questions(path: Path) -> list[EvalQuestion]:
-    questions = []
+    def question(row: dict) -> EvalQuestion:
+        return EvalQuestion(str(row["id"]), row["question"], gold_answers(row), row.get("type", "-"), row.get("style", "-"))
+
+    return parse_lines(path, "a seed-format question", question)
+
+
+def gold_answers(row: dict) -> tuple[GoldAnswer, ...]:
+    return tuple(GoldAnswer(a["doc"], a["evidence"]) for a in row.get("answers", []))
+
+
+T = TypeVar("T")
+
+
+def parse_lines(path: Path, what: str, parse: Callable[[dict], T]) -> list[T]:
+    """Each non-blank JSON line of ``path`` parsed; EvaluationError naming the line when one is not ``what``."""
+    parsed = []
     for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
-            answers = tuple(GoldAnswer(a["doc"], a["evidence"]) for a in row.get("answers", []))
-            questions.append(EvalQuestion(str(row["id"]), row["question"], answers, row.get("type", "-"), row.get("style", "-")))
+            parsed.append(parse(json.loads(line)))
         except (KeyError, TypeError, json.JSONDecodeError) as error:
-            raise EvaluationError(f"{path}:{number}: not a seed-format question ({error})") from error
-    return questions
+            raise EvaluationError(f"{path}:{number}: not {what} ({error})") from error
+    return parsed
 
 
 def write_squad_corpus(path: Path, folder: Path) -> list[EvalQuestion]:
@@ -131,23 +145,15 @@ def is_conversations(path: Path) -> bool:
 def load_conversations(path: Path) -> list[Conversation]:
     """``{"id", "turns": [{"question", "answers": [{"doc", "evidence"}]}, …]}`` a line; a turn's id is ``<id>#<n>``,
     its type ``first`` or ``follow-up``."""
-    conversations = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            turns = tuple(
-                EvalQuestion(
-                    f"{row['id']}#{n}", turn["question"], tuple(GoldAnswer(a["doc"], a["evidence"]) for a in turn.get("answers", [])),
-                    "first" if n == 1 else "follow-up",
-                )
-                for n, turn in enumerate(row["turns"], start=1)
-            )
-        except (KeyError, TypeError, json.JSONDecodeError) as error:
-            raise EvaluationError(f"{path}:{number}: not a conversation ({error})") from error
-        conversations.append(Conversation(str(row["id"]), turns))
-    return conversations
+
+    def conversation(row: dict) -> Conversation:
+        turns = tuple(
+            EvalQuestion(f"{row['id']}#{n}", turn["question"], gold_answers(turn), "first" if n == 1 else "follow-up")
+            for n, turn in enumerate(row["turns"], start=1)
+        )
+        return Conversation(str(row["id"]), turns)
+
+    return parse_lines(path, "a conversation", conversation)
 
 
 def run_conversations(ask: Callable[[str, Context | None], Answer], conversations: list[Conversation]) -> list[Outcome]:
