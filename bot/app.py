@@ -58,6 +58,7 @@ from bot.handlers import (
 )
 from bot.inline import inline_query
 from bot.query_log import QueryLog
+from bot.watcher import watch
 from retrieval import IngestReport, RetrievalError, Retriever
 from retrieval.semantic.encoder import E5Encoder, load_encoder
 from retrieval.semantic.worker import EmbeddingWorker
@@ -199,19 +200,32 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
 
 
 async def start_up(application: Application) -> None:
-    """Embed a small corpus's missing vectors (a large one's in the background), publish the command menu
-    (admin commands stay unlisted)."""
-    worker = application.bot_data["services"].worker
+    """Embed a small corpus's missing vectors (a large one's in the background), watch the data folder, publish
+    the command menu (admin commands stay unlisted)."""
+    services = application.bot_data["services"]
+    worker = services.worker
     if worker is not None:
         await asyncio.to_thread(worker.start)
+    if services.settings.sync_seconds:
+
+        def sync() -> IngestReport:
+            report = services.retriever.sync(services.settings.data_dir)
+            if worker is not None:
+                worker.poke()
+            return report
+
+        settings = services.settings
+        services.watching = asyncio.create_task(watch(settings.data_dir, settings.sync_seconds, sync, services.reload_lock))
     await application.bot.set_my_commands(COMMANDS)
     logger.info("Bot @%s is up", application.bot.username)
 
 
 async def shut_down(application: Application) -> None:
-    worker = application.bot_data["services"].worker
-    if worker is not None:
-        await asyncio.to_thread(worker.stop)
+    services = application.bot_data["services"]
+    if services.watching is not None:
+        services.watching.cancel()
+    if services.worker is not None:
+        await asyncio.to_thread(services.worker.stop)
 
 
 def open_corpus(settings: Settings) -> tuple[Retriever, IngestReport]:

@@ -78,6 +78,7 @@ class Services:
     presses: FloodGate = field(default_factory=lambda: FloodGate(0))
     worker: EmbeddingWorker | None = None  # embeds what the corpus has no vector for, in the background
     conversations: Conversations = field(default_factory=lambda: Conversations(600))  # follow-ups lean on these
+    watching: asyncio.Task | None = None  # the watched data folder's loop
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
