@@ -37,12 +37,14 @@ from bot.admin import (
     stats_command,
     unanswered_command,
 )
+from bot.channels import ChannelArchive
 from bot.config import ConfigError, Settings
 from bot.conversations import Conversations
 from bot.flood import FloodGate
 from bot.handlers import (
     Services,
     ask_command,
+    channel_post,
     clarification_button,
     error_handler,
     example_button,
@@ -164,8 +166,11 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         questions=FloodGate(settings.flood_per_minute), presses=FloodGate(settings.flood_per_minute),
         worker=EmbeddingWorker(retriever, partial(E5Encoder, threads=1)) if isinstance(encoder, E5Encoder) else None,
         conversations=Conversations(settings.context_minutes * 60),
+        channels=ChannelArchive(settings.data_dir, settings.channels) if settings.channels else None,
     )
 
+    # Channels the bot administers: their posts become articles
+    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_post))
     # Everyone
     application.add_handler(CommandHandler(["start", "help"], help_command))
     application.add_handler(CommandHandler("ask", ask_command))

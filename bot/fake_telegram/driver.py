@@ -167,6 +167,22 @@ class FakeTelegram:
             reply_to_message_id,
         )
 
+    def channel_posts(
+        self, channel_id: int, username: str | None, text: str | None = None, caption: str | None = None,
+        title: str = "قناة الأخبار", edit_of: int | None = None,
+    ) -> dict[str, Any]:
+        """A post (or, with ``edit_of``, an edit) in a channel where the bot is an administrator: text, a photo
+        with a caption, or (neither) a photo alone. Returns the post."""
+        channel = {"id": channel_id, "type": "channel", "title": title, **({"username": username} if username else {})}
+        if text is not None:
+            content: dict[str, Any] = {"text": text}
+        else:
+            file_id = f"fake-photo-{next(self._file_ids)}"
+            content = {"photo": [{"file_id": file_id, "file_unique_id": file_id.replace("-", ""), "width": 800, "height": 600}]}
+            if caption is not None:
+                content["caption"] = caption
+        return self._api.add_channel_post(channel, content, edit_of)
+
     def user_sends(
         self,
         chat_id: int,

@@ -346,6 +346,26 @@ class FakeBotApi:
             self._push_update("message", message)
             return copy.deepcopy(message)
 
+    def add_channel_post(self, channel: dict[str, Any], content: dict[str, Any], edit_of: int | None = None) -> dict[str, Any]:
+        """Queue a post in a channel the bot administers (`channel_post`), or an edit of post `edit_of`
+        (`edited_channel_post`, same message id, an edit date); returns the post."""
+        chat_id = channel["id"]
+        with self._lock:
+            self._chats[chat_id] = channel
+            if edit_of is None:
+                post = {"message_id": self._next_message_id(chat_id), "chat": channel, "date": int(time.time()), **content}
+                self._messages[chat_id][post["message_id"]] = post
+                self._push_update("channel_post", post)
+            else:
+                original = self._messages[chat_id].get(edit_of)
+                if original is None:
+                    raise ValueError(f"channel {chat_id} has no post {edit_of} to edit")
+                post = {**{k: v for k, v in original.items() if k not in ("text", "caption", "photo")}, **content,
+                        "edit_date": int(time.time())}
+                self._messages[chat_id][edit_of] = post
+                self._push_update("edited_channel_post", post)
+            return copy.deepcopy(post)
+
     def add_callback_query(self, chat_id: int, message_id: int, user_id: int, data: str, strict: bool = True) -> dict[str, Any]:
         """Queue a press of the inline button carrying `data` under a message; returns the callback query.
 

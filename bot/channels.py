@@ -1,0 +1,115 @@
+"""Telegram channels as sources: every post (text, or a media caption) and every edit in a channel listed in
+ISNAD_CHANNELS becomes an article in the data folder, one `.jsonl` archive a channel (`channels/<name>.jsonl`,
+appended; an edit rewrites its line). The folder stays the one source of truth: the watched folder's sync
+(``bot/watcher.py``) picks the posts up, at most every ISNAD_SYNC_SECONDS, so a burst is one sync. A post
+from a channel not listed is ignored (anyone can add a bot to their channel) and logged once per channel.
+
+An appended line is one write() on a file opened for appending, so a kill leaves no half line; an edit
+rewrites the archive beside it and renames it over. Posts Telegram delivers again after a restart are
+recognized by their message id and not written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+
+from telegram import Message
+
+from retrieval.corpus.articles import derive_title
+from retrieval.semantic.encoder import embeddable
+
+logger = logging.getLogger(__name__)
+FOLDER = "channels"
+
+
+class ChannelArchive:
+    """The posts of the listed channels, kept as article archives in the data folder."""
+
+    def __init__(self, data_dir: Path, channels: Iterable[str]) -> None:
+        self.folder = Path(data_dir) / FOLDER
+        self.listed = frozenset(c.strip().lstrip("@").lower() for c in channels if c.strip())
+        self._lock = threading.Lock()
+        self._known: dict[Path, set[int]] = {}  # archive → message ids it holds
+        self._refused: set[int] = set()
+
+    def is_listed(self, message: Message) -> bool:
+        chat = message.chat
+        return str(chat.id) in self.listed or (chat.username or "").lower() in self.listed
+
+    def record(self, message: Message, edited: bool) -> str:
+        """Write a post (or its edit) into its channel's archive; what happened, for the log."""
+        chat = message.chat
+        if not self.is_listed(message):
+            if chat.id not in self._refused:
+                self._refused.add(chat.id)
+                logger.warning("Ignoring posts of channel %s (%s): not in ISNAD_CHANNELS", chat.id, chat.title)
+            return "not listed"
+        text = (message.text or message.caption or "").strip()
+        if not embeddable(text):
+            logger.info("Skipping post %s of channel %s: no text (a sticker, a photo without caption)", message.message_id, chat.id)
+            return "no text"
+        line = json.dumps(article(message, text), ensure_ascii=False) + "\n"
+        archive = self.folder / f"{_name(chat.username or str(chat.id))}.jsonl"
+        with self._lock:
+            known = self._ids(archive)
+            if message.message_id in known:
+                if not edited:
+                    return "already held"
+                _replace_line(archive, message.message_id, line)
+                return "updated"
+            self.folder.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(archive, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(descriptor, line.encode("utf-8"))
+            finally:
+                os.close(descriptor)
+            known.add(message.message_id)
+            return "added"
+
+    def _ids(self, archive: Path) -> set[int]:
+        if archive not in self._known:
+            self._known[archive] = {post for post, _ in _lines(archive)}
+        return self._known[archive]
+
+
+def article(message: Message, text: str) -> dict:
+    """A post as an archive line: its title (the first line when it reads as a headline), its text, the
+    channel as outlet, its date, and its public address."""
+    title = derive_title(text)
+    first, _, rest = text.partition("\n")
+    content = rest.strip() if first.strip() == title and rest.strip() else text
+    chat = message.chat
+    url = f"https://t.me/{chat.username}/{message.message_id}" if chat.username else None
+    return {
+        "post": message.message_id, "title": title, "content": content, "source": chat.title or chat.username,
+        "date": message.date.date().isoformat(), **({"url": url} if url else {}),
+    }
+
+
+def _lines(archive: Path) -> list[tuple[int, str]]:
+    if not archive.exists():
+        return []
+    held = []
+    for line in archive.read_text(encoding="utf-8").splitlines(keepends=True):
+        try:
+            held.append((int(json.loads(line)["post"]), line))
+        except (ValueError, KeyError, TypeError):
+            held.append((-1, line))  # not ours to judge: kept as it is
+    return held
+
+
+def _replace_line(archive: Path, post: int, line: str) -> None:
+    """The archive with post's line replaced, written beside it and renamed over (never half written)."""
+    staging = archive.with_name(f".{archive.name}.edit")
+    staging.write_text("".join(line if held == post else old for held, old in _lines(archive)), encoding="utf-8")
+    os.replace(staging, archive)
+
+
+def _name(channel: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]", "_", channel) or "channel"

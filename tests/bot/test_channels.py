@@ -1,0 +1,67 @@
+"""Channels as sources (issue 17, item 1): a listed channel's posts and edits become articles in the data
+folder, answerable after the next look at the folder; other channels, and posts with no text, write nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from telegram import Chat, Message
+
+from bot.channels import ChannelArchive
+from bot.fake_telegram import FakeTelegram
+from tests.bot.running import make_corpus, quotes_of, running_bot
+
+CHANNEL, OTHER = -1001234, -1009999
+POST = "افتتاح متحف الخط العربي في الرباط\nافتتح وزير الثقافة المغربي متحف الخط العربي في مدينة الرباط يوم الخميس."
+EDIT = "افتتاح متحف الخط العربي في الرباط\nافتتح وزير الثقافة المغربي متحف الخط العربي في مدينة فاس يوم الخميس."
+
+
+async def answerable(bot, question: str, expected: str, seconds: float = 10.0) -> dict:
+    for _ in range(int(seconds / 0.25)):
+        await asyncio.sleep(0.25)
+        reply = await bot.ask(1, question)
+        if any(expected in quote for quote in quotes_of(reply)):
+            return reply
+    raise AssertionError(f"«{expected}» never answered «{question}»")
+
+
+async def test_a_listed_channel_s_posts_and_edits_become_articles(
+    tmp_path: Path, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = make_corpus(tmp_path)
+    archive = corpus.data_dir / "channels" / "news_channel.jsonl"
+    with caplog.at_level(logging.INFO):
+        async with running_bot(corpus, fake_telegram, sync_seconds=0.2, channels=("@News_Channel",)) as bot:
+            post = fake_telegram.channel_posts(CHANNEL, "news_channel", text=POST, title="قناة الأخبار")
+            reply = await answerable(bot, "أين افتتح متحف الخط العربي؟", "الرباط")
+            assert "https://t.me/news_channel/" in reply["text"] + json.dumps(reply)  # the post's public address
+            line = json.loads(archive.read_text(encoding="utf-8"))
+            assert line["title"] == "افتتاح متحف الخط العربي في الرباط" and line["source"] == "قناة الأخبار"
+            assert line["url"] == f"https://t.me/news_channel/{post['message_id']}"
+
+            fake_telegram.channel_posts(CHANNEL, "news_channel", text=EDIT, edit_of=post["message_id"])
+            await answerable(bot, "أين افتتح متحف الخط العربي؟", "فاس")
+            assert len(archive.read_text(encoding="utf-8").splitlines()) == 1  # the edit replaced its line
+
+            fake_telegram.channel_posts(CHANNEL, "news_channel")  # a photo without caption
+            fake_telegram.channel_posts(CHANNEL, "news_channel", caption="وصل الوفد الأردني إلى عمّان مساء الأحد.")
+            fake_telegram.channel_posts(OTHER, "someone_else", text="خبر من قناة لم تُدرج في القائمة عن مدينة طنجة.")
+            fake_telegram.channel_posts(OTHER, "someone_else", text="خبر آخر من القناة نفسها.")
+            await answerable(bot, "متى وصل الوفد الأردني؟", "عمّان")
+    assert len(archive.read_text(encoding="utf-8").splitlines()) == 2
+    assert not (corpus.data_dir / "channels" / "someone_else.jsonl").exists()
+    assert caplog.text.count("not in ISNAD_CHANNELS") == 1  # logged once per channel
+
+
+def test_a_post_delivered_again_is_not_written_twice(tmp_path: Path) -> None:
+    archive = ChannelArchive(tmp_path, ["news_channel"])
+    post = Message(7, datetime.now(UTC), Chat(CHANNEL, "channel", title="قناة", username="news_channel"), text=POST)
+    assert archive.record(post, edited=False) == "added"
+    again = ChannelArchive(tmp_path, ["news_channel"])  # after a restart: the archive is read back
+    assert again.record(post, edited=False) == "already held"
+    assert len((tmp_path / "channels" / "news_channel.jsonl").read_text(encoding="utf-8").splitlines()) == 1
