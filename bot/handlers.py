@@ -121,7 +121,11 @@ async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     message = update.effective_message
     if state.channels is None or message is None:
         return
-    done = await asyncio.to_thread(state.channels.record, message, update.edited_channel_post is not None)
+    try:
+        done = await asyncio.to_thread(state.channels.record, message, update.edited_channel_post is not None)
+    except OSError as error:  # never an error message posted into the channel: logged, the post waits for an edit
+        logger.error("Could not write post %s of channel %s into the data folder: %s", message.message_id, message.chat.id, error)
+        return
     logger.info("Channel %s post %s: %s", message.chat.id, message.message_id, done)
 
 

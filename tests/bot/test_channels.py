@@ -65,3 +65,19 @@ def test_a_post_delivered_again_is_not_written_twice(tmp_path: Path) -> None:
     again = ChannelArchive(tmp_path, ["news_channel"])  # after a restart: the archive is read back
     assert again.record(post, edited=False) == "already held"
     assert len((tmp_path / "channels" / "news_channel.jsonl").read_text(encoding="utf-8").splitlines()) == 1
+
+
+async def test_a_data_folder_that_cannot_be_written_is_logged_not_posted_into_the_channel(
+    tmp_path: Path, fake_telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
+    corpus = make_corpus(tmp_path)
+    (corpus.data_dir / "channels").write_text("a file where the folder should be", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        async with running_bot(corpus, fake_telegram, channels=("news_channel",)):
+            fake_telegram.channel_posts(CHANNEL, "news_channel", text=POST)
+            for _ in range(40):
+                await asyncio.sleep(0.1)
+                if "Could not write post" in caplog.text:
+                    break
+    assert "Could not write post" in caplog.text
+    assert not fake_telegram.messages(CHANNEL)  # nothing was posted into the channel
