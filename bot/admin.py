@@ -32,6 +32,7 @@ from bot.rendering import (
     UPLOAD_STARTED_TEXT,
     render_reload_failure,
     render_reload_report,
+    render_sources,
     render_stats,
     render_unanswered,
     render_upload_report,
@@ -82,6 +83,13 @@ async def change_corpus(
             logger.exception("Changing the corpus failed; the previous index keeps serving")
             await notice.edit_text(render_reload_failure(error), parse_mode=ParseMode.HTML)
             return None
+
+
+async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The channels whose posts become articles (posts held, the latest, today's) and the watched folder."""
+    state = services(context)
+    channels = await asyncio.to_thread(state.channels.summary) if state.channels else []
+    await update.effective_message.reply_html(render_sources(channels, state.settings.sync_seconds, bool(state.channels)))
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

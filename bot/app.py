@@ -34,6 +34,7 @@ from bot.admin import (
     refuse_command,
     refuse_upload,
     reload_command,
+    sources_command,
     stats_command,
     unanswered_command,
 )
@@ -178,10 +179,11 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
     # Admins; the same commands from anyone else are refused
     application.add_handler(CommandHandler("reload", reload_command, filters=admins))
     application.add_handler(CommandHandler("stats", stats_command, filters=admins))
+    application.add_handler(CommandHandler("sources", sources_command, filters=admins))
     application.add_handler(CommandHandler("unanswered", unanswered_command, filters=admins))
     application.add_handler(CommandHandler("export", export_command, filters=admins))
     application.add_handler(CommandHandler("add", add_command, filters=admins))
-    application.add_handler(CommandHandler(["reload", "stats", "unanswered", "export", "add"], refuse_command))
+    application.add_handler(CommandHandler(["reload", "stats", "sources", "unanswered", "export", "add"], refuse_command))
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.Document.ALL & admins, add_document))
     article_file = filters.Document.FileExtension("txt") | filters.Document.FileExtension("jsonl")
     application.add_handler(MessageHandler(filters.UpdateType.MESSAGE & article_file & filters.ChatType.PRIVATE, refuse_upload))

@@ -17,6 +17,8 @@ import os
 import re
 import threading
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from telegram import Message
@@ -72,10 +74,35 @@ class ChannelArchive:
             known.add(message.message_id)
             return "added"
 
+    def summary(self) -> list[ChannelSummary]:
+        """Each listed channel's archive: posts held, the latest post's date, and posts dated today."""
+        today = datetime.now(UTC).date().isoformat()
+        summaries = []
+        for channel in sorted(self.listed):
+            dates = [_date(line) for _, line in _lines(self.folder / f"{_name(channel)}.jsonl")]
+            dates = [d for d in dates if d]
+            summaries.append(ChannelSummary(channel, len(dates), max(dates) if dates else None, dates.count(today)))
+        return summaries
+
     def _ids(self, archive: Path) -> set[int]:
         if archive not in self._known:
             self._known[archive] = {post for post, _ in _lines(archive)}
         return self._known[archive]
+
+
+@dataclass(frozen=True)
+class ChannelSummary:
+    channel: str
+    posts: int
+    latest: str | None  # the latest post's date
+    today: int
+
+
+def _date(line: str) -> str | None:
+    try:
+        return str(json.loads(line)["date"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def article(message: Message, text: str) -> dict:

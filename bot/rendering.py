@@ -15,6 +15,7 @@ from html import escape, unescape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
+from bot.channels import ChannelSummary
 from bot.query_log import Day, QueryStats, Unanswered
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
 from retrieval.corpus.upload import UploadReport
@@ -242,6 +243,19 @@ def render_vectors(vectors: tuple[int, int]) -> str:
     have, total = vectors
     line = f"المتجهات الدلالية: {have} من {total} ({have / total:.0%})"
     return line if have == total else line + " · يكتمل الباقي في الخلفية"
+
+
+def render_sources(channels: Sequence[ChannelSummary], sync_seconds: float, listed: bool) -> str:
+    """/sources: the channels whose posts become articles, and the watched folder."""
+    lines = ["📡 <b>المصادر</b>"]
+    if not listed:
+        lines.append("القنوات: لا شيء في ISNAD_CHANNELS.")
+    for c in channels:
+        latest = f"آخر منشور {escape(c.latest, quote=False)}" if c.latest else "لا منشورات بعد"
+        lines.append(f"• @{escape(c.channel, quote=False)}: {c.posts} منشور · {latest} · اليوم {c.today}")
+    watched = f"كل {sync_seconds:g} ثانية" if sync_seconds else "متوقفة (/reload فقط)"
+    lines.append(f"مراقبة مجلد المقالات: {watched}")
+    return _fit_lines(lines)
 
 
 def render_unanswered(rows: Sequence[Unanswered], days: int) -> str:

@@ -14,7 +14,8 @@ from telegram import Chat, Message
 
 from bot.channels import ChannelArchive
 from bot.fake_telegram import FakeTelegram
-from tests.bot.running import make_corpus, quotes_of, running_bot
+from bot.rendering import ADMIN_ONLY_TEXT
+from tests.bot.running import ADMIN, make_corpus, quotes_of, running_bot
 
 CHANNEL, OTHER = -1001234, -1009999
 POST = "افتتاح متحف الخط العربي في الرباط\nافتتح وزير الثقافة المغربي متحف الخط العربي في مدينة الرباط يوم الخميس."
@@ -53,6 +54,9 @@ async def test_a_listed_channel_s_posts_and_edits_become_articles(
             fake_telegram.channel_posts(OTHER, "someone_else", text="خبر من قناة لم تُدرج في القائمة عن مدينة طنجة.")
             fake_telegram.channel_posts(OTHER, "someone_else", text="خبر آخر من القناة نفسها.")
             await answerable(bot, "متى وصل الوفد الأردني؟", "عمّان")
+            sources = (await bot.ask(ADMIN, "/sources"))["plain_text"]
+            assert "@news_channel: 2 منشور" in sources and "اليوم 2" in sources and "كل 0.2 ثانية" in sources
+            assert (await bot.ask(5, "/sources"))["plain_text"] == ADMIN_ONLY_TEXT  # admins only
     assert len(archive.read_text(encoding="utf-8").splitlines()) == 2
     assert not (corpus.data_dir / "channels" / "someone_else.jsonl").exists()
     assert caplog.text.count("not in ISNAD_CHANNELS") == 1  # logged once per channel
