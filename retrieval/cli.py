@@ -28,6 +28,7 @@ from retrieval.question.conversation import Turn, is_follow_up
 from retrieval.ranking.model import MODEL_FILE
 from retrieval.semantic.encoder import load_encoder
 from retrieval.semantic.vectors import EmbedReport
+from retrieval.semantic.worker import FOREGROUND_TEXTS
 from retrieval.text import wordnet
 
 # `isnad ingest` embeds for at most this long, then says what is left for `isnad embed` or the bot's worker.
@@ -84,6 +85,7 @@ def add_commands(commands: argparse._SubParsersAction, data_dir: Path, db_path: 
     ev.add_argument("--json", action="store_true", help="print the scores as JSON")
     ev.add_argument("--encoder", choices=("e5", "none"), default=encoder, help=f"sentence encoder (default {encoder})")
     ev.add_argument("--db", type=Path, help="keep the corpus database (and its vectors) here, to reuse them next time")
+    ev.add_argument("--embed", action="store_true", help=f"embed every sentence first (without it: at most {FOREGROUND_TEXTS})")
     ev.add_argument(
         "--no-gold", action="store_true",
         help="SQuAD format: ask each question of a corpus without its own paragraph (5 folds); the right reply is no answer",
@@ -301,9 +303,14 @@ def run_eval(args: argparse.Namespace) -> int:
             questions = evaluation.load_seed_questions(args.questions)
         retriever = Retriever.open(args.db or Path(scratch) / "eval.db", encoder=load_encoder(args.encoder))
         retriever.sync(data)
-        embedded = retriever.embed()
-        if embedded.total:
-            print(describe_embedding(embedded), file=sys.stderr)
+        have, total = retriever.vector_coverage
+        if total - have <= FOREGROUND_TEXTS or args.embed:
+            embedded = retriever.embed()
+            if embedded.total:
+                print(describe_embedding(embedded), file=sys.stderr)
+        else:
+            print(f"{total - have:,} texts have no vector: questions whose candidates lack one are answered from words "
+                  "(--embed, or --db with an embedded corpus, for the encoder everywhere)", file=sys.stderr)
         if conversations:  # each conversation's turns in order, a follow-up with the turn before it
             chats = evaluation.load_conversations(args.questions)
             outcomes = evaluation.run_conversations(lambda q, context: retriever.ask(q, top_k=evaluation.RANKS, context=context), chats)
