@@ -83,12 +83,17 @@ def parse_lines(path: Path, what: str, parse: Callable[[dict], T]) -> list[T]:
     return parsed
 
 
-def write_squad_corpus(path: Path, folder: Path) -> list[EvalQuestion]:
-    """Write each SQuAD paragraph as an article (title line first) into ``folder``; return its questions."""
+def load_squad(path: Path) -> list[dict]:
+    """A SQuAD-format set's articles (``data``); EvaluationError if it is not one."""
     try:
-        dataset = json.loads(path.read_text(encoding="utf-8"))["data"]
+        return json.loads(path.read_text(encoding="utf-8"))["data"]
     except (KeyError, json.JSONDecodeError) as error:
         raise EvaluationError(f"{path}: not a SQuAD-format dataset ({error})") from error
+
+
+def write_squad_corpus(path: Path, folder: Path) -> list[EvalQuestion]:
+    """Write each SQuAD paragraph as an article (title line first) into ``folder``; return its questions."""
+    dataset = load_squad(path)
     folder.mkdir(parents=True, exist_ok=True)
     questions = []
     for a_number, article in enumerate(dataset):

@@ -21,7 +21,6 @@ on other articles' questions only. The shipped models are then fitted on everyth
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -152,10 +151,7 @@ def squad_set(path: Path, work: Path, encoder: Encoder | None, folds: int = FOLD
 def translated_set(arabic: QuestionSet, translation: Path) -> QuestionSet:
     """A SQuAD set's questions in another language (XQuAD's English: the same ids) over its Arabic paragraphs,
     the Arabic answers as gold; its no-gold folds too."""
-    try:
-        data = json.loads(translation.read_text(encoding="utf-8"))["data"]
-    except (KeyError, json.JSONDecodeError) as error:
-        raise evaluation.EvaluationError(f"{translation}: not a SQuAD-format dataset ({error})") from error
+    data = evaluation.load_squad(translation)
     texts = {qa["id"]: qa["question"] for article in data for paragraph in article["paragraphs"] for qa in paragraph["qas"]}
 
     def translated(questions: list[evaluation.EvalQuestion]) -> list[evaluation.EvalQuestion]:

@@ -178,11 +178,6 @@ class DenseVectors:
         have = int(self.has_sentence.sum()) + int(self.has_title.sum())
         return have, len(self.has_sentence) + len(self.has_title)
 
-    @property
-    def complete(self) -> bool:
-        have, total = self.coverage
-        return have == total
-
     def missing(self) -> list[tuple[str, int]]:
         """The rows still without a vector: ("t" for a title | "s" for a sentence, row)."""
         return [("t", int(i)) for i in np.flatnonzero(~self.has_title)] + [("s", int(i)) for i in np.flatnonzero(~self.has_sentence)]
