@@ -86,19 +86,24 @@ async def change_corpus(
 
 
 async def sources_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The channels whose posts become articles (posts held, the latest, today's) and the watched folder."""
+    """The channels and feeds whose posts become articles (held, the latest, today's, what failed) and the watched folder."""
     state = services(context)
     channels = await asyncio.to_thread(state.channels.summary) if state.channels else []
-    await update.effective_message.reply_html(render_sources(channels, state.settings.sync_seconds, bool(state.channels)))
+    feeds = await state.feed_summaries()
+    await update.effective_message.reply_html(
+        render_sources(channels, feeds, state.settings, listed=bool(state.channels))
+    )
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Corpus size, questions today and in all, no-answer rate, answer times, feedback, latest misses."""
+    """Corpus size and the last day's articles, questions today and in all, no-answer rate, answer times, feedback,
+    latest misses, failing feeds."""
     state = services(context)
     corpus = await asyncio.to_thread(state.retriever.stats)
     queries = await asyncio.to_thread(state.query_log.summary)
     days = await asyncio.to_thread(state.query_log.daily, STATS_DAYS)
-    await update.effective_message.reply_html(render_stats(corpus, queries, days))
+    failing = [feed for feed in await state.feed_summaries() if feed.error]
+    await update.effective_message.reply_html(render_stats(corpus, queries, days, failing))
 
 
 async def unanswered_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -38,9 +38,12 @@ from bot.admin import (
     stats_command,
     unanswered_command,
 )
+from bot.channels import FOLDER as CHANNELS_FOLDER
 from bot.channels import ChannelArchive
 from bot.config import ConfigError, Settings
 from bot.conversations import Conversations
+from bot.feeds import FOLDER as FEEDS_FOLDER
+from bot.feeds import FeedReader, poll_feeds
 from bot.flood import FloodGate
 from bot.handlers import (
     Services,
@@ -168,6 +171,7 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         worker=EmbeddingWorker(retriever, partial(E5Encoder, threads=1)) if isinstance(encoder, E5Encoder) else None,
         conversations=Conversations(settings.context_minutes * 60),
         channels=ChannelArchive(settings.data_dir, settings.channels) if settings.channels else None,
+        feeds=FeedReader(settings.data_dir, settings.feed_minutes) if settings.feeds_file else None,
     )
 
     # Channels the bot administers: their posts become articles
@@ -207,8 +211,8 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
 
 
 async def start_up(application: Application) -> None:
-    """Embed a small corpus's missing vectors (a large one's in the background), watch the data folder, publish
-    the command menu (admin commands stay unlisted)."""
+    """Embed a small corpus's missing vectors (a large one's in the background), watch the data folder, poll the
+    feeds, publish the command menu (admin commands stay unlisted)."""
     services = application.bot_data["services"]
     worker = services.worker
     if worker is not None:
@@ -222,15 +226,21 @@ async def start_up(application: Application) -> None:
             return report
 
         settings = services.settings
-        services.watching = asyncio.create_task(watch(settings.data_dir, settings.sync_seconds, sync, services.reload_lock))
+        own = (CHANNELS_FOLDER, FEEDS_FOLDER)
+        services.watching = asyncio.create_task(watch(settings.data_dir, settings.sync_seconds, sync, services.reload_lock, own))
+    if services.feeds is not None:
+        services.feeding = asyncio.create_task(poll_feeds(services.feeds, services.settings.feeds_file))
     await application.bot.set_my_commands(COMMANDS)
     logger.info("Bot @%s is up", application.bot.username)
 
 
 async def shut_down(application: Application) -> None:
     services = application.bot_data["services"]
-    if services.watching is not None:
-        services.watching.cancel()
+    for task in (services.watching, services.feeding):
+        if task is not None:
+            task.cancel()
+    if services.feeds is not None:
+        services.feeds.close()
     if services.worker is not None:
         await asyncio.to_thread(services.worker.stop)
 

@@ -11,9 +11,7 @@ recognized by their message id and not written twice.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import re
 import threading
 from collections.abc import Iterable
@@ -23,6 +21,7 @@ from pathlib import Path
 
 from telegram import Message
 
+from bot.archives import append_record, read_records, record_line, replace_lines, source_text
 from retrieval.corpus.articles import derive_title
 from retrieval.semantic.encoder import embeddable
 
@@ -52,25 +51,21 @@ class ChannelArchive:
                 self._refused.add(chat.id)
                 logger.warning("Ignoring posts of channel %s (%s): not in ISNAD_CHANNELS", chat.id, chat.title)
             return "not listed"
-        text = (message.text or message.caption or "").strip()
+        text = source_text(message.text or message.caption or "")
         if not embeddable(text):
             logger.info("Skipping post %s of channel %s: no text (a sticker, a photo without caption)", message.message_id, chat.id)
             return "no text"
-        line = json.dumps(article(message, text), ensure_ascii=False) + "\n"
+        record = article(message, text)
         archive = self.folder / f"{_name(chat.username or str(chat.id))}.jsonl"
         with self._lock:
             known = self._ids(archive)
             if message.message_id in known:
                 if not edited:
                     return "already held"
-                _replace_line(archive, message.message_id, line)
+                held = read_records(archive)
+                replace_lines(archive, [record_line(record) if _post(old) == message.message_id else line for old, line in held])
                 return "updated"
-            self.folder.mkdir(parents=True, exist_ok=True)
-            descriptor = os.open(archive, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            try:
-                os.write(descriptor, line.encode("utf-8"))
-            finally:
-                os.close(descriptor)
+            append_record(archive, record)
             known.add(message.message_id)
             return "added"
 
@@ -79,14 +74,13 @@ class ChannelArchive:
         today = datetime.now(UTC).date().isoformat()
         summaries = []
         for channel in sorted(self.listed):
-            dates = [_date(line) for _, line in _lines(self.folder / f"{_name(channel)}.jsonl")]
-            dates = [d for d in dates if d]
+            dates = [str(r["date"]) for r, _ in read_records(self.folder / f"{_name(channel)}.jsonl") if r and r.get("date")]
             summaries.append(ChannelSummary(channel, len(dates), max(dates) if dates else None, dates.count(today)))
         return summaries
 
     def _ids(self, archive: Path) -> set[int]:
         if archive not in self._known:
-            self._known[archive] = {post for post, _ in _lines(archive)}
+            self._known[archive] = {_post(record) for record, _ in read_records(archive)}
         return self._known[archive]
 
 
@@ -96,13 +90,6 @@ class ChannelSummary:
     posts: int
     latest: str | None  # the latest post's date
     today: int
-
-
-def _date(line: str) -> str | None:
-    try:
-        return str(json.loads(line)["date"])
-    except (ValueError, KeyError, TypeError):
-        return None
 
 
 def article(message: Message, text: str) -> dict:
@@ -119,23 +106,12 @@ def article(message: Message, text: str) -> dict:
     }
 
 
-def _lines(archive: Path) -> list[tuple[int, str]]:
-    if not archive.exists():
-        return []
-    held = []
-    for line in archive.read_text(encoding="utf-8").splitlines(keepends=True):
-        try:
-            held.append((int(json.loads(line)["post"]), line))
-        except (ValueError, KeyError, TypeError):
-            held.append((-1, line))  # not ours to judge: kept as it is
-    return held
-
-
-def _replace_line(archive: Path, post: int, line: str) -> None:
-    """The archive with post's line replaced, written beside it and renamed over (never half written)."""
-    staging = archive.with_name(f".{archive.name}.edit")
-    staging.write_text("".join(line if held == post else old for held, old in _lines(archive)), encoding="utf-8")
-    os.replace(staging, archive)
+def _post(record: dict | None) -> int:
+    """The message id a line holds (-1 for a line that is not one of ours: kept as it is)."""
+    try:
+        return int(record["post"]) if record else -1
+    except (KeyError, TypeError, ValueError):
+        return -1
 
 
 def _name(channel: str) -> str:

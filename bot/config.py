@@ -42,6 +42,8 @@ class Settings:
     context_minutes: int = 10  # a follow-up leans on the previous question asked at most this long before (0: never)
     channels: tuple[str, ...] = ()  # channel usernames or ids whose posts become articles (ISNAD_CHANNELS)
     sync_seconds: float = 60  # the data folder is looked at this often and synced when it changed (0: only /reload)
+    feeds_file: Path | None = None  # a file of RSS/Atom feed addresses, one a line (ISNAD_FEEDS); None: no feeds
+    feed_minutes: int = 15  # each feed is polled this often
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> Settings:
@@ -67,6 +69,8 @@ class Settings:
             context_minutes=parse_days("ISNAD_CONTEXT_MINUTES", environ.get("ISNAD_CONTEXT_MINUTES", "10")),
             sync_seconds=parse_days("ISNAD_SYNC_SECONDS", environ.get("ISNAD_SYNC_SECONDS", "60")),
             channels=tuple(c.strip() for c in environ.get("ISNAD_CHANNELS", "").replace(";", ",").split(",") if c.strip()),
+            feeds_file=parse_feeds_file(environ.get("ISNAD_FEEDS", "")),
+            feed_minutes=parse_minutes("ISNAD_FEED_MINUTES", environ.get("ISNAD_FEED_MINUTES", "15")),
         )
 
     @property
@@ -108,6 +112,24 @@ def parse_days(name: str, text: str) -> int:
     if not text.strip().isdigit():
         raise ConfigError(f"{name} must be a whole number, 0 or more; got {text!r}.")
     return int(text.strip())
+
+
+def parse_minutes(name: str, text: str) -> int:
+    """A whole number of minutes, 1 or more."""
+    value = parse_days(name, text)
+    if value < 1:
+        raise ConfigError(f"{name} must be 1 or more minutes; got {text!r}.")
+    return value
+
+
+def parse_feeds_file(text: str) -> Path | None:
+    """The feed list's path, which must exist (a typo would otherwise leave the feeds silently unread)."""
+    if not text.strip():
+        return None
+    path = Path(text.strip())
+    if not path.is_file():
+        raise ConfigError(f"ISNAD_FEEDS names {path}, which is not a file: a list of RSS/Atom feed addresses, one a line.")
+    return path
 
 
 def parse_encoder(text: str) -> str:

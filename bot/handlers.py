@@ -22,6 +22,7 @@ from telegram.ext import ContextTypes
 from bot.channels import ChannelArchive
 from bot.config import Settings
 from bot.conversations import Conversations
+from bot.feeds import FeedReader, FeedSummary, read_feed_list
 from bot.flood import FloodGate, Verdict
 from bot.query_log import LoggedQuery, QueryLog, QueryLogUnavailable
 from bot.rendering import (
@@ -81,6 +82,18 @@ class Services:
     conversations: Conversations = field(default_factory=lambda: Conversations(600))  # follow-ups lean on these
     watching: asyncio.Task | None = None  # the watched data folder's loop
     channels: ChannelArchive | None = None  # the listed channels' posts, written into the data folder
+    feeds: FeedReader | None = None  # the listed feeds' entries, written into the data folder
+    feeding: asyncio.Task | None = None  # the feeds' polling loop
+
+    async def feed_summaries(self) -> list[FeedSummary]:
+        """Each listed feed's state (none without ISNAD_FEEDS, or while its list cannot be read)."""
+        if self.feeds is None or self.settings.feeds_file is None:
+            return []
+        try:
+            urls = await asyncio.to_thread(read_feed_list, self.settings.feeds_file)
+        except (OSError, UnicodeDecodeError):
+            return []
+        return await asyncio.to_thread(self.feeds.summary, urls)
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:

@@ -16,6 +16,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
 from bot.channels import ChannelSummary
+from bot.config import Settings
+from bot.feeds import FeedSummary
 from bot.query_log import Day, QueryStats, Unanswered
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
 from retrieval.corpus.upload import UploadReport
@@ -26,6 +28,7 @@ MAX_QUESTION_LENGTH = 500
 ECHOED_QUESTION_LENGTH = 200
 LISTED_TITLES = 10
 LISTED_PROBLEMS = 10
+SKIPPED_SHOWN = 5  # a feed's entries not taken at its last poll, listed in /sources (all of them are in the log)
 STRONG_SHARE = 0.5  # a quote is shown at once when its probability is at least this share of the first's
 MISSING_WORDS = 3  # words of the question no article mentions, named in a no-answer reply
 CLOSEST_QUOTE_LENGTH = 1000  # the closest sentence offered with a no-answer is cut to this
@@ -216,13 +219,14 @@ def render_reload_failure(error: Exception) -> str:
     )[:MAX_MESSAGE_LENGTH]
 
 
-def render_stats(corpus: CorpusStats, queries: QueryStats, days: Sequence[Day] = ()) -> str:
-    """/stats: corpus size, question counts, no-answer rate, answer times, feedback, each day's share of no
-    answer and of 👎, recent misses."""
+def render_stats(corpus: CorpusStats, queries: QueryStats, days: Sequence[Day] = (), failing: Sequence[FeedSummary] = ()) -> str:
+    """/stats: corpus size and the last day's articles, question counts, no-answer rate, answer times, feedback,
+    each day's share of no answer and of 👎, recent misses, feeds that fail."""
     rate = "—" if queries.no_answer_rate is None else f"{queries.no_answer_rate:.0%}"
     lines = [
         "📊 <b>إحصاءات إسناد</b>",
         f"المقالات: {corpus.documents} · الفقرات: {corpus.passages} · الجمل: {corpus.sentences}",
+        f"أضيف في آخر 24 ساعة: {corpus.added_last_day} مقالة",
         *([render_vectors(corpus.vectors)] if corpus.vectors[1] else []),
         f"الأسئلة اليوم: {queries.today} · المجموع: {queries.total}",
         f"بلا إجابة: {rate}",
@@ -235,6 +239,9 @@ def render_stats(corpus: CorpusStats, queries: QueryStats, days: Sequence[Day] =
     if queries.recent_unanswered:
         lines.append("<b>آخر الأسئلة بلا إجابة:</b>")
         lines += [f"• {_echo(question)}" for question in queries.recent_unanswered]
+    if failing:
+        lines.append("<b>مصادر متعثرة</b> (التفاصيل في /sources):")
+        lines += [f"⚠️ {_feed_name(feed)}: {_echo(feed.error or '')}" for feed in failing]
     return _fit_lines(lines)
 
 
@@ -245,17 +252,35 @@ def render_vectors(vectors: tuple[int, int]) -> str:
     return line if have == total else line + " · يكتمل الباقي في الخلفية"
 
 
-def render_sources(channels: Sequence[ChannelSummary], sync_seconds: float, listed: bool) -> str:
-    """/sources: the channels whose posts become articles, and the watched folder."""
+def render_sources(channels: Sequence[ChannelSummary], feeds: Sequence[FeedSummary], settings: Settings, listed: bool) -> str:
+    """/sources: the channels and feeds whose posts become articles (what each holds, when it last brought one,
+    today's count, what failed) and the watched folder."""
     lines = ["📡 <b>المصادر</b>"]
     if not listed:
         lines.append("القنوات: لا شيء في ISNAD_CHANNELS.")
     for c in channels:
         latest = f"آخر منشور {escape(c.latest, quote=False)}" if c.latest else "لا منشورات بعد"
         lines.append(f"• @{escape(c.channel, quote=False)}: {c.posts} منشور · {latest} · اليوم {c.today}")
-    watched = f"كل {sync_seconds:g} ثانية" if sync_seconds else "متوقفة (/reload فقط)"
+    if settings.feeds_file is None:
+        lines.append("الخلاصات: لا شيء في ISNAD_FEEDS.")
+    else:
+        lines.append(f"<b>الخلاصات</b> (كل {settings.feed_minutes} دقيقة):")
+    for f in feeds:
+        latest = f"آخر مقالة {escape(f.latest, quote=False)}" if f.latest else "لا مقالات بعد"
+        lines.append(f"• {_feed_name(f)}: {f.articles} مقالة · {latest} · اليوم {f.today}")
+        if f.error:
+            lines.append(f"  ⚠️ تعثرت {f.failures} مرة: {_echo(f.error)} · المحاولة التالية {f.retry} UTC")
+        for link, why in f.skipped[:SKIPPED_SHOWN]:
+            lines.append(f"  ↷ تُركت {escape(link, quote=False)}: {_echo(why)}")
+        if len(f.skipped) > SKIPPED_SHOWN:
+            lines.append(f"  ↷ و{len(f.skipped) - SKIPPED_SHOWN} مدخلات أخرى تُركت (في السجل)")
+    watched = f"كل {settings.sync_seconds:g} ثانية" if settings.sync_seconds else "متوقفة (/reload فقط)"
     lines.append(f"مراقبة مجلد المقالات: {watched}")
     return _fit_lines(lines)
+
+
+def _feed_name(feed: FeedSummary) -> str:
+    return escape(feed.title or feed.url, quote=False)
 
 
 def render_unanswered(rows: Sequence[Unanswered], days: int) -> str:

@@ -1,6 +1,8 @@
 """The watched folder: files another program drops into the data folder (a CMS export, rsync) are picked up
 without /reload. Every ISNAD_SYNC_SECONDS a cheap look (names, sizes, modification times; nothing is read);
 a file still being written (changed since the last look) waits for the next one; then one incremental sync.
+The archives the bot writes itself (channel posts, feed entries: whole lines, one write each) need no settling:
+they are synced at the first look that sees them, so a post is answerable within ISNAD_SYNC_SECONDS.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ Look = dict[str, tuple[int, int]]
 class FolderWatcher:
     """Says when the folder's article files changed and have stopped changing since the last sync."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, own: tuple[str, ...] = ()) -> None:
         self.folder = Path(folder)
+        self.own = tuple(f"{name.rstrip('/')}/" for name in own)  # sub-folders the bot writes whole lines into
         self._synced = self.look()
         self._last = self._synced
 
@@ -36,9 +39,11 @@ class FolderWatcher:
         return seen
 
     def settled_change(self) -> bool:
-        """True once the folder differs from the last sync and looks the same as at the previous look."""
+        """True once the folder differs from the last sync and, but for the bot's own archives, looks the same as
+        at the previous look."""
         now = self.look()
-        settled = now != self._synced and now == self._last
+        changing = {name for name in now.keys() | self._last.keys() if now.get(name) != self._last.get(name)}
+        settled = now != self._synced and all(self.own and name.startswith(self.own) for name in changing)
         self._last = now
         return settled
 
@@ -46,10 +51,12 @@ class FolderWatcher:
         self._synced = self._last
 
 
-async def watch(folder: Path, seconds: float, sync: Callable[[], IngestReport], lock: asyncio.Lock) -> None:
+async def watch(
+    folder: Path, seconds: float, sync: Callable[[], IngestReport], lock: asyncio.Lock, own: tuple[str, ...] = ()
+) -> None:
     """Look every ``seconds``; on a settled change, run ``sync`` in a worker thread (one change of the corpus at
     a time: a reload or upload in progress defers it). Never stops on an error: logged, looked at again."""
-    watcher = await asyncio.to_thread(FolderWatcher, folder)
+    watcher = await asyncio.to_thread(FolderWatcher, folder, own)
     while True:
         await asyncio.sleep(seconds)
         try:

@@ -109,3 +109,4 @@ class CorpusStats:
     sentences: int
     titles: tuple[str, ...]
     vectors: tuple[int, int] = (0, 0)  # (texts with a vector, texts): sentences and titles; (0, 0) without an encoder
+    added_last_day: int = 0  # articles that came into the corpus in the last 24 hours

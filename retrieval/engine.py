@@ -270,7 +270,7 @@ class Retriever:
         return self._store().paragraph(doc_id, paragraph)
 
     def stats(self, titles: int = 10) -> CorpusStats:
-        return replace(self._index.stats(titles), vectors=self.vector_coverage)
+        return replace(self._index.stats(titles), vectors=self.vector_coverage, added_last_day=self._store().added_since(24))
 
 
 def load_or_build(store: Store, params: IndexParams, progress: Progress | None = None) -> TfidfIndex:

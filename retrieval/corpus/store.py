@@ -14,6 +14,7 @@ import sqlite3
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +35,7 @@ from retrieval.errors import StoreError
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str], None]
+_ADDED_FORMAT = "%Y-%m-%d %H:%M:%S"  # documents.added, UTC: sorts as it reads
 
 
 def _migration_1(db: sqlite_utils.Database) -> None:
@@ -68,8 +70,13 @@ def _migration_2(db: sqlite_utils.Database) -> None:
     db.execute("CREATE TABLE vectors (key TEXT PRIMARY KEY, vector BLOB NOT NULL) WITHOUT ROWID")
 
 
+def _migration_3(db: sqlite_utils.Database) -> None:
+    """When each article first came into the corpus (UTC; an edit keeps it): /stats counts the last day's."""
+    db.execute("ALTER TABLE documents ADD COLUMN added TEXT")
+
+
 # Schema migrations, in order; PRAGMA user_version counts how many have run.
-MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2)
+MIGRATIONS: tuple[Callable[[sqlite_utils.Database], None], ...] = (_migration_1, _migration_2, _migration_3)
 
 
 class Store:
@@ -103,6 +110,11 @@ class Store:
         """Changes whenever the corpus does: a saved index built for another version is stale."""
         row = self.db.execute("SELECT value FROM meta WHERE key = 'corpus_version'").fetchone()
         return row[0] if row else "empty"
+
+    def added_since(self, hours: float) -> int:
+        """Articles that came into the corpus in the last ``hours`` (an edited one counts when it first came)."""
+        since = (datetime.now(UTC) - timedelta(hours=hours)).strftime(_ADDED_FORMAT)
+        return self.db.execute("SELECT count(*) FROM documents WHERE added >= ?", [since]).fetchone()[0]
 
     def counts(self) -> tuple[int, int, int]:
         """(documents, passages, sentences)."""
@@ -231,7 +243,9 @@ class Store:
         self, key: str, articles: list[Article], problems: list[Problem], progress: Progress | None = None
     ) -> tuple[list[str], list[str], list[str], int]:
         """Make the file's documents exactly ``articles``; returns (added, updated, removed, unchanged)."""
-        before = dict(self.db.execute("SELECT doc_id, sha256 FROM documents WHERE file = ?", [key]).fetchall())
+        rows = self.db.execute("SELECT doc_id, sha256, added FROM documents WHERE file = ?", [key]).fetchall()
+        before = {doc_id: sha for doc_id, sha, _ in rows}
+        arrived = {doc_id: added for doc_id, _, added in rows if added}
         owners = self._owners([a.doc_id for a in articles if a.doc_id not in before])
         added, updated, fresh = [], [], []
         unchanged = 0
@@ -247,22 +261,27 @@ class Store:
             (updated if article.doc_id in before else added).append(article.doc_id)
             fresh.append(article)
         self._delete_documents(updated)
-        self._insert_documents(key, fresh, progress)
+        self._insert_documents(key, fresh, progress, arrived)
         gone = set(before) - {a.doc_id for a in articles}
         return added, updated, self._delete_documents(sorted(gone)), unchanged
 
-    def _insert_documents(self, key: str, articles: Iterable[Article], progress: Progress | None = None) -> None:
-        """Insert articles with their chunks; the chunk rows go in one batch per table every 1,000 articles."""
+    def _insert_documents(
+        self, key: str, articles: Iterable[Article], progress: Progress | None = None, arrived: dict[str, str] | None = None
+    ) -> None:
+        """Insert articles with their chunks; the chunk rows go in one batch per table every 1,000 articles.
+        ``arrived``: when the edited ones first came (else now)."""
+        now = datetime.now(UTC).strftime(_ADDED_FORMAT)
+        arrived = arrived or {}
         paragraphs: list[tuple[int, ...]] = []
         sentences: list[tuple[int, ...]] = []
         passages: list[tuple[int, ...]] = []
         started = time.perf_counter()
         for count, article in enumerate(articles, start=1):
             doc = self.db.conn.execute(
-                "INSERT INTO documents (doc_id, file, line, title, url, source, published, text, sha256) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO documents (doc_id, file, line, title, url, source, published, text, sha256, added) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [article.doc_id, key, article.line, article.title, article.url, article.source,
-                 article.published, article.text, article.sha256],
+                 article.published, article.text, article.sha256, arrived.get(article.doc_id, now)],
             ).lastrowid
             chunks = chunk_article(article.text)
             paragraphs.extend((doc, n, p.start, p.end) for n, p in enumerate(chunks.paragraphs, start=1))

@@ -104,3 +104,14 @@ def test_privacy_settings(tmp_path: Path) -> None:
     for name, value in (("ISNAD_LOG_USER_IDS", "maybe"), ("ISNAD_LOG_DAYS", "-5"), ("ISNAD_LOG_DAYS", "a week")):
         with pytest.raises(ConfigError, match=name):
             Settings.from_env({"ISNAD_DATA": str(tmp_path), name: value})
+
+
+def test_feed_settings(tmp_path: Path) -> None:
+    assert Settings.from_env({"ISNAD_DATA": str(tmp_path)}).feeds_file is None
+    listed = tmp_path / "feeds.txt"
+    listed.write_text("https://example.org/rss\n")
+    settings = Settings.from_env({"ISNAD_DATA": str(tmp_path), "ISNAD_FEEDS": str(listed), "ISNAD_FEED_MINUTES": "5"})
+    assert settings.feeds_file == listed and settings.feed_minutes == 5
+    for name, value in (("ISNAD_FEEDS", str(tmp_path / "nowhere.txt")), ("ISNAD_FEED_MINUTES", "0"), ("ISNAD_FEED_MINUTES", "soon")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({"ISNAD_DATA": str(tmp_path), name: value})

@@ -28,6 +28,18 @@ def test_a_file_still_being_written_waits_for_the_next_look(tmp_path: Path) -> N
     assert not watcher.settled_change() and watcher.settled_change()  # a removal is a change too
 
 
+def test_the_bot_s_own_archives_need_no_settling(tmp_path: Path) -> None:
+    watcher = FolderWatcher(tmp_path, own=("channels", "feeds"))
+    (tmp_path / "channels").mkdir()
+    (tmp_path / "channels" / "news.jsonl").write_text('{"post": 1, "content": "نص"}\n', encoding="utf-8")
+    assert watcher.settled_change()  # written whole lines by the bot: synced at the first look
+    watcher.synced()
+    (tmp_path / "channels" / "news.jsonl").write_text('{"post": 1, "content": "نص"}\n{"post": 2, "content": "آخر"}\n')
+    (tmp_path / "export.txt").write_text("عنوان\nسطر", encoding="utf-8")
+    assert not watcher.settled_change()  # another program's file may still be written: the look waits
+    assert watcher.settled_change()
+
+
 async def test_a_dropped_file_is_answerable_without_reload(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
     corpus = make_corpus(tmp_path)
     async with running_bot(corpus, fake_telegram, sync_seconds=0.2) as bot:

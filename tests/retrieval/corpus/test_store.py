@@ -102,3 +102,19 @@ LONG_OPENING = "شهد اليوم تواصلا دبلوماسيا بارزا ب�
 )
 def test_derived_title(text: str, title: str) -> None:
     assert derive_title(text) == title
+
+
+def test_the_articles_of_the_last_day_are_counted_and_an_edit_keeps_its_arrival(tmp_path: Path, data_dir: Path) -> None:
+    ingest(tmp_path, data_dir)
+    store = Store(tmp_path / "isnad.db")
+    store.db.execute("UPDATE documents SET added = '2020-01-01 00:00:00'")  # they came long ago
+    store.db.conn.commit()
+    assert store.added_since(24) == 0
+    first = sorted(data_dir.glob("*.txt"))[0]
+    first.write_text(first.read_text(encoding="utf-8") + "\nفقرة جديدة.\n", encoding="utf-8")
+    (data_dir / "fresh.txt").write_text("خبر جديد\nوصل الوفد إلى المدينة صباح اليوم.\n", encoding="utf-8")
+    report = store.ingest(data_dir)
+    assert report.updated == (first.stem,) and report.added == ("fresh",)
+    assert store.added_since(24) == 1  # the new one; the edited one came in 2020
+    assert store.db.execute("SELECT added FROM documents WHERE doc_id = ?", [first.stem]).fetchone()[0] == "2020-01-01 00:00:00"
+    store.close()
