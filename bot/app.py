@@ -21,6 +21,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
@@ -48,6 +49,7 @@ from bot.flood import FloodGate
 from bot.handlers import (
     Services,
     ask_command,
+    channel_membership,
     channel_post,
     clarification_button,
     error_handler,
@@ -174,8 +176,9 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         feeds=FeedReader(settings.data_dir, settings.feed_minutes) if settings.feeds_file else None,
     )
 
-    # Channels the bot administers: their posts become articles
+    # Channels the bot administers: their posts become articles; being made an administrator is told to the admins
     application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_post))
+    application.add_handler(ChatMemberHandler(channel_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     # Everyone
     application.add_handler(CommandHandler(["start", "help"], help_command))
     application.add_handler(CommandHandler("ask", ask_command))

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from telegram import Message
+from telegram import Chat, Message
 
 from bot.archives import append_record, read_records, record_line, replace_lines, source_text
 from retrieval.corpus.articles import derive_title
@@ -39,14 +39,13 @@ class ChannelArchive:
         self._known: dict[Path, set[int]] = {}  # archive → message ids it holds
         self._refused: set[int] = set()
 
-    def is_listed(self, message: Message) -> bool:
-        chat = message.chat
+    def is_listed(self, chat: Chat) -> bool:
         return str(chat.id) in self.listed or (chat.username or "").lower() in self.listed
 
     def record(self, message: Message, edited: bool) -> str:
         """Write a post (or its edit) into its channel's archive; what happened, for the log."""
         chat = message.chat
-        if not self.is_listed(message):
+        if not self.is_listed(chat):
             if chat.id not in self._refused:
                 self._refused.add(chat.id)
                 logger.warning("Ignoring posts of channel %s (%s): not in ISNAD_CHANNELS", chat.id, chat.title)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from telegram import Bot, InlineKeyboardMarkup, LinkPreviewOptions, MaybeInaccessibleMessage, Message, ReplyParameters, Update
-from telegram.constants import ChatAction, ChatType, MessageEntityType, ParseMode
+from telegram.constants import ChatAction, ChatMemberStatus, ChatType, MessageEntityType, ParseMode
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
@@ -41,6 +41,7 @@ from bot.rendering import (
     help_text,
     question_problem,
     render_answer,
+    render_channel_membership,
     render_clarification,
     render_paragraph,
 )
@@ -126,6 +127,28 @@ async def question_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if question is not None:
         replied_to = message.reply_to_message.message_id if is_reply_to_bot(message, context.bot) else None
         await answer_question(context, message, update.effective_user.id, question, replied_to)
+
+
+async def channel_membership(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The bot was made an administrator of a channel, or removed from one: logged, and the admins told whether
+    its posts become articles (a channel not in ISNAD_CHANNELS never writes into the corpus)."""
+    state = services(context)
+    member = update.my_chat_member
+    if member is None or member.chat.type != ChatType.CHANNEL:
+        return
+    chat = member.chat
+    listed = state.channels is not None and state.channels.is_listed(chat)
+    joined = member.new_chat_member.status == ChatMemberStatus.ADMINISTRATOR
+    if joined == (member.old_chat_member.status == ChatMemberStatus.ADMINISTRATOR):
+        return  # a change of rights, not of membership
+    logger.info("%s channel %s (%s)%s", "Made an administrator of" if joined else "Removed from", chat.id, chat.title,
+                "" if listed else ": not in ISNAD_CHANNELS, its posts are ignored")
+    text = render_channel_membership(chat.title or str(chat.id), chat.username, joined, listed)
+    for admin in sorted(state.settings.admin_ids):
+        try:
+            await context.bot.send_message(admin, text)
+        except TelegramError as error:  # an admin who never opened a chat with the bot: the log has it
+            logger.warning("Could not tell admin %s about channel %s: %s", admin, chat.id, error)
 
 
 async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -252,6 +252,19 @@ def render_vectors(vectors: tuple[int, int]) -> str:
     return line if have == total else line + " · يكتمل الباقي في الخلفية"
 
 
+def render_channel_membership(title: str, username: str | None, joined: bool, listed: bool) -> str:
+    """To the admins, when the bot is made an administrator of a channel or removed from one (plain text)."""
+    name = f"«{title}»" + (f" (@{username})" if username else "")
+    if not joined:
+        return f"📡 لم أعد مشرفًا في القناة {name}" + (": لن تصل منشوراتها الجديدة إلى المقالات." if listed else ".")
+    if listed:
+        return f"📡 صرتُ مشرفًا في القناة {name}: منشوراتها الجديدة تدخل المقالات."
+    return (
+        f"📡 صرتُ مشرفًا في القناة {name}، وهي ليست في ISNAD_CHANNELS: لن تدخل منشوراتها المقالات. "
+        "أضفها إلى ISNAD_CHANNELS إن أردتها مصدرًا."
+    )
+
+
 def render_sources(channels: Sequence[ChannelSummary], feeds: Sequence[FeedSummary], settings: Settings, listed: bool) -> str:
     """/sources: the channels and feeds whose posts become articles (what each holds, when it last brought one,
     today's count, what failed) and the watched folder."""

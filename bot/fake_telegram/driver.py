@@ -183,6 +183,14 @@ class FakeTelegram:
                 content["caption"] = caption
         return self._api.add_channel_post(channel, content, edit_of)
 
+    def channel_admin(
+        self, channel_id: int, username: str | None, by: int, title: str = "قناة الأخبار", status: str = "administrator"
+    ) -> dict[str, Any]:
+        """User ``by`` makes the bot an administrator of a channel (or, with status "left", removes it): the
+        `my_chat_member` update the bot gets."""
+        channel = {"id": channel_id, "type": "channel", "title": title, **({"username": username} if username else {})}
+        return self._api.add_my_chat_member(channel, _user(by, by, "مدير القناة"), status)
+
     def user_sends(
         self,
         chat_id: int,

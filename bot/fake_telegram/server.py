@@ -366,6 +366,26 @@ class FakeBotApi:
                 self._push_update("edited_channel_post", post)
             return copy.deepcopy(post)
 
+    def add_my_chat_member(self, chat: dict[str, Any], by: dict[str, Any], status: str) -> dict[str, Any]:
+        """Queue the `my_chat_member` update Telegram sends when someone changes the bot's membership of a chat:
+        made an administrator ("administrator"), or removed ("left"). Returns the update's payload."""
+        administrator = {
+            "status": "administrator", "can_be_edited": False, "is_anonymous": False, "can_manage_chat": True,
+            "can_delete_messages": False, "can_manage_video_chats": False, "can_restrict_members": False,
+            "can_promote_members": False, "can_change_info": False, "can_invite_users": False, "can_post_messages": True,
+            "can_edit_messages": False, "can_post_stories": False, "can_edit_stories": False, "can_delete_stories": False,
+        }
+        before, after = ({"status": "left"}, administrator) if status == "administrator" else (administrator, {"status": status})
+        bot = _short_user(self.bot_user)
+        member = {
+            "chat": chat, "from": by, "date": int(time.time()),
+            "old_chat_member": {"user": bot, **before}, "new_chat_member": {"user": bot, **after},
+        }
+        with self._lock:
+            self._chats[chat["id"]] = chat
+            self._push_update("my_chat_member", member)
+        return copy.deepcopy(member)
+
     def add_callback_query(self, chat_id: int, message_id: int, user_id: int, data: str, strict: bool = True) -> dict[str, Any]:
         """Queue a press of the inline button carrying `data` under a message; returns the callback query.
 

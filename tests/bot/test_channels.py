@@ -85,3 +85,32 @@ async def test_a_data_folder_that_cannot_be_written_is_logged_not_posted_into_th
                     break
     assert "Could not write post" in caplog.text
     assert not fake_telegram.messages(CHANNEL)  # nothing was posted into the channel
+
+
+@pytest.mark.parametrize(("text", "caption", "held"), [
+    ("😀" * 4096, None, None),  # a post of emoji only: nothing to read
+    (None, "<b>\u202bوصل الوفد\u202c</b> إلى عمّان\u200f مساء الأحد.", "<b>وصل الوفد</b> إلى عمّان مساء الأحد."),
+    ("عنوان الخبر\r\n\r\n\r\nنص الخبر\x07 في سطره.", None, "نص الخبر في سطره."),
+])
+def test_odd_posts(tmp_path: Path, text: str | None, caption: str | None, held: str | None) -> None:
+    """A caption's HTML is text (Telegram sends captions as text), direction controls and control characters go."""
+    archive = ChannelArchive(tmp_path, ["news_channel"])
+    post = Message(9, datetime.now(UTC), Chat(CHANNEL, "channel", title="قناة", username="news_channel"), text=text, caption=caption)
+    assert archive.record(post, edited=False) == ("no text" if held is None else "added")
+    lines = (tmp_path / "channels" / "news_channel.jsonl").read_text(encoding="utf-8").splitlines() if held else []
+    assert [json.loads(line)["content"] for line in lines] == ([held] if held else [])
+
+
+async def test_the_admins_are_told_when_the_bot_is_made_a_channel_administrator(tmp_path: Path, fake_telegram: FakeTelegram) -> None:
+    async with running_bot(make_corpus(tmp_path), fake_telegram, channels=("news_channel",)) as bot:
+        await bot.ask(ADMIN, "/start")  # the bot can write only to those who opened a chat with it
+        fake_telegram.channel_admin(CHANNEL, "news_channel", by=5)
+        [listed] = await fake_telegram.await_messages(ADMIN, 1)
+        assert "صرتُ مشرفًا في القناة «قناة الأخبار» (@news_channel): منشوراتها الجديدة تدخل المقالات." in listed["text"]
+        fake_telegram.channel_admin(OTHER, "someone_else", by=5, title="قناة أخرى")
+        [unlisted] = await fake_telegram.await_messages(ADMIN, 1)
+        assert "ليست في ISNAD_CHANNELS" in unlisted["text"]
+        fake_telegram.channel_admin(CHANNEL, "news_channel", by=5, status="left")
+        [removed] = await fake_telegram.await_messages(ADMIN, 1)
+        assert "لم أعد مشرفًا في القناة «قناة الأخبار»" in removed["text"]
+    assert not fake_telegram.messages(5)  # whoever added the bot is not written to
