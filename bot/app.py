@@ -27,6 +27,7 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.admin import (
     add_command,
@@ -40,7 +41,7 @@ from bot.admin import (
     unanswered_command,
 )
 from bot.channels import FOLDER as CHANNELS_FOLDER
-from bot.channels import ChannelArchive
+from bot.channels import ArchivingRequest, ChannelArchive
 from bot.config import ConfigError, Settings
 from bot.conversations import Conversations
 from bot.feeds import FOLDER as FEEDS_FOLDER
@@ -50,7 +51,6 @@ from bot.handlers import (
     Services,
     ask_command,
     channel_membership,
-    channel_post,
     clarification_button,
     error_handler,
     example_button,
@@ -148,6 +148,9 @@ def configure_logging(level: str, token: str | None = None) -> None:
 def build_application(settings: Settings, retriever: Retriever, query_log: QueryLog) -> Application:
     """The bot: handlers over one retriever and query log, concurrent updates, flood control, retries."""
     admins = filters.User(user_id=settings.admin_ids)
+    channels = ChannelArchive(settings.data_dir, settings.channels) if settings.channels else None
+    update_timeouts = {"connect_timeout": 10, "read_timeout": POLL_TIMEOUT_SECONDS + 5}
+    updates_request = ArchivingRequest(channels, **update_timeouts) if channels else HTTPXRequest(1, **update_timeouts)
     application = (
         ApplicationBuilder()
         .token(settings.require_token())
@@ -160,8 +163,7 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         .read_timeout(15)
         .write_timeout(15)
         .pool_timeout(15)
-        .get_updates_connect_timeout(10)
-        .get_updates_read_timeout(POLL_TIMEOUT_SECONDS + 5)
+        .get_updates_request(updates_request)
         .post_init(start_up)
         .post_stop(shut_down)
         .build()
@@ -172,12 +174,12 @@ def build_application(settings: Settings, retriever: Retriever, query_log: Query
         questions=FloodGate(settings.flood_per_minute), presses=FloodGate(settings.flood_per_minute),
         worker=EmbeddingWorker(retriever, partial(E5Encoder, threads=1)) if isinstance(encoder, E5Encoder) else None,
         conversations=Conversations(settings.context_minutes * 60),
-        channels=ChannelArchive(settings.data_dir, settings.channels) if settings.channels else None,
+        channels=channels,
         feeds=FeedReader(settings.data_dir, settings.feed_minutes) if settings.feeds_file else None,
     )
 
-    # Channels the bot administers: their posts become articles; being made an administrator is told to the admins
-    application.add_handler(MessageHandler(filters.UpdateType.CHANNEL_POSTS, channel_post))
+    # Channels: their posts are archived as they are fetched (ArchivingRequest); the admins are told when someone
+    # makes the bot an administrator of a channel
     application.add_handler(ChatMemberHandler(channel_membership, ChatMemberHandler.MY_CHAT_MEMBER))
     # Everyone
     application.add_handler(CommandHandler(["start", "help"], help_command))

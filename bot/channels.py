@@ -4,13 +4,17 @@ appended; an edit rewrites its line). The folder stays the one source of truth: 
 (``bot/watcher.py``) picks the posts up, at most every ISNAD_SYNC_SECONDS, so a burst is one sync. A post
 from a channel not listed is ignored (anyone can add a bot to their channel) and logged once per channel.
 
-An appended line is one write() on a file opened for appending, so a kill leaves no half line; an edit
-rewrites the archive beside it and renames it over. Posts Telegram delivers again after a restart are
-recognized by their message id and not written twice.
+Posts are written as they arrive, by the request that fetches updates (`ArchivingRequest`), before the updates
+are handed on, and so before the next getUpdates confirms them to Telegram: a kill at any moment loses no post
+(one not yet written was not confirmed, and Telegram delivers it again) and doubles none (a post delivered
+again is recognized by its message id). An appended line is one write() on a file opened for appending, so a
+kill leaves no half line; an edit rewrites the archive beside it and renames it over.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import re
 import threading
@@ -18,8 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from telegram import Chat, Message
+from telegram.request import HTTPXRequest
 
 from bot.archives import append_record, read_records, record_line, replace_lines, source_text
 from retrieval.corpus.articles import derive_title
@@ -68,6 +74,28 @@ class ChannelArchive:
             known.add(message.message_id)
             return "added"
 
+    def record_updates(self, payload: bytes) -> None:
+        """Write the channel posts and edits of a getUpdates response. Never raises: what cannot be written is logged."""
+        try:
+            updates = json.loads(payload).get("result") or []
+        except (ValueError, AttributeError):
+            return  # not ours to judge: python-telegram-bot reports a response it cannot read
+        for update in updates:
+            post = update.get("channel_post") or update.get("edited_channel_post") if isinstance(update, dict) else None
+            if not isinstance(post, dict):
+                continue
+            try:
+                message = Message.de_json(post, None)
+                done = self.record(message, edited="edited_channel_post" in update)
+            except OSError as error:  # never an error message posted into the channel: logged
+                logger.error("Could not write post %s of channel %s into the data folder: %s",
+                             post.get("message_id"), (post.get("chat") or {}).get("id"), error)
+                continue
+            except Exception:  # a post python-telegram-bot cannot read either: logged, the others go on
+                logger.exception("Could not read channel post %s", post.get("message_id"))
+                continue
+            logger.info("Channel %s post %s: %s", message.chat.id, message.message_id, done)
+
     def summary(self) -> list[ChannelSummary]:
         """Each listed channel's archive: posts held, the latest post's date, and posts dated today."""
         today = datetime.now(UTC).date().isoformat()
@@ -81,6 +109,21 @@ class ChannelArchive:
         if archive not in self._known:
             self._known[archive] = {_post(record) for record, _ in read_records(archive)}
         return self._known[archive]
+
+
+class ArchivingRequest(HTTPXRequest):
+    """The request that fetches updates: the channel posts in a getUpdates response are written into their archives
+    before the response is handed on (see the module docstring)."""
+
+    def __init__(self, archive: ChannelArchive, **timeouts: float) -> None:
+        super().__init__(connection_pool_size=1, **timeouts)
+        self.archive = archive
+
+    async def do_request(self, url: str, method: str, *args: Any, **kwargs: Any) -> tuple[int, bytes]:
+        code, payload = await super().do_request(url, method, *args, **kwargs)
+        if code == 200 and url.endswith("/getUpdates"):
+            await asyncio.to_thread(self.archive.record_updates, payload)
+        return code, payload
 
 
 @dataclass(frozen=True)

@@ -151,20 +151,6 @@ async def channel_membership(update: Update, context: ContextTypes.DEFAULT_TYPE)
             logger.warning("Could not tell admin %s about channel %s: %s", admin, chat.id, error)
 
 
-async def channel_post(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A post or an edit in a channel: into the channel's archive in the data folder, if the channel is listed."""
-    state = services(context)
-    message = update.effective_message
-    if state.channels is None or message is None:
-        return
-    try:
-        done = await asyncio.to_thread(state.channels.record, message, update.edited_channel_post is not None)
-    except OSError as error:  # never an error message posted into the channel: logged, the post waits for an edit
-        logger.error("Could not write post %s of channel %s into the data folder: %s", message.message_id, message.chat.id, error)
-        return
-    logger.info("Channel %s post %s: %s", message.chat.id, message.message_id, done)
-
-
 async def new_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/new: forget the conversation; the next question starts a new topic."""
     message = update.effective_message

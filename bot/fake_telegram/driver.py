@@ -341,6 +341,10 @@ class FakeTelegram:
         """Every call answered with an error, as (method, params, description)."""
         return self._api.rejections()
 
+    def polling_status(self) -> tuple[bool, int]:
+        """Whether the bot has ever called getUpdates, and how many updates it has not confirmed."""
+        return self._api.polling_status()
+
     @property
     def commands(self) -> list[dict[str, Any]]:
         """The command list of the last setMyCommands."""
