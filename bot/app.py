@@ -40,12 +40,8 @@ from bot.admin import (
     stats_command,
     unanswered_command,
 )
-from bot.channels import FOLDER as CHANNELS_FOLDER
-from bot.channels import ArchivingRequest, ChannelArchive
 from bot.config import ConfigError, Settings
 from bot.conversations import Conversations
-from bot.feeds import FOLDER as FEEDS_FOLDER
-from bot.feeds import FeedReader, poll_feeds
 from bot.flood import FloodGate
 from bot.handlers import (
     Services,
@@ -66,7 +62,11 @@ from bot.handlers import (
 )
 from bot.inline import inline_query
 from bot.query_log import QueryLog
-from bot.watcher import watch
+from bot.sources.channels import FOLDER as CHANNELS_FOLDER
+from bot.sources.channels import ArchivingRequest, ChannelArchive
+from bot.sources.feeds import FOLDER as FEEDS_FOLDER
+from bot.sources.feeds import FeedReader, poll_feeds
+from bot.sources.watcher import watch
 from retrieval import IngestReport, RetrievalError, Retriever
 from retrieval.semantic.encoder import E5Encoder, load_encoder
 from retrieval.semantic.worker import EmbeddingWorker

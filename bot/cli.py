@@ -14,6 +14,7 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.config import ConfigError, Settings
 from retrieval.cli import add_commands
@@ -63,7 +64,27 @@ def build_parser(settings: Settings) -> argparse.ArgumentParser:
         description="Example: isnad bench-upload news-1000.jsonl",
     )
     upload.add_argument("file", type=Path, help="a .txt or .jsonl article file")
-    upload.set_defaults(run=lambda args: _run_upload_bench(settings, args.file))
+    upload.set_defaults(run=lambda args: _run_source_bench("run_upload_bench", settings, args.file))
+
+    channel = commands.add_parser(
+        "bench-channel",
+        help="time channel posts until the bot quotes them (fake Telegram, a copy of the corpus)",
+        description="Posts news items in a listed channel at different points of the watched folder's cycle and asks "
+        "about each until it is quoted. Example: isnad bench-channel --posts 5 --sync-seconds 10",
+    )
+    channel.add_argument("--posts", type=int, default=5, help="posts to time (default 5)")
+    channel.add_argument("--sync-seconds", type=float, default=settings.sync_seconds or 60,
+                         help="ISNAD_SYNC_SECONDS for the run (default: the setting)")
+    channel.set_defaults(run=lambda args: _run_source_bench("run_channel_bench", settings, args.posts, args.sync_seconds))
+
+    feeds = commands.add_parser(
+        "bench-feeds",
+        help="poll a local feed of many entries repeatedly: one sync, no article twice, memory over the polls",
+        description="Example: isnad bench-feeds --entries 1000 --polls 20",
+    )
+    feeds.add_argument("--entries", type=int, default=1000, help="entries in the feed (default 1000)")
+    feeds.add_argument("--polls", type=int, default=20, help="polls (default 20)")
+    feeds.set_defaults(run=lambda args: _run_source_bench("run_feed_bench", settings, args.entries, args.polls))
     return parser
 
 
@@ -79,10 +100,11 @@ def _run_demo(settings: Settings, verbose: bool, log_file: Path | None) -> int:
     return run_demo(settings, verbose=verbose, log_file=log_file)
 
 
-def _run_upload_bench(settings: Settings, path: Path) -> int:
-    from bot.upload_bench import run_upload_bench
+def _run_source_bench(name: str, settings: Settings, *args: Any) -> int:
+    """One of bot.sources.bench's run_* functions, imported only when asked for (the CLI starts fast)."""
+    from bot.sources import bench
 
-    return run_upload_bench(settings, path)
+    return getattr(bench, name)(settings, *args)
 
 
 def _run_loadtest(settings: Settings, chats: int, questions: int, faults: float = 0.0) -> int:

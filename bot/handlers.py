@@ -19,10 +19,8 @@ from telegram.constants import ChatAction, ChatMemberStatus, ChatType, MessageEn
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels import ChannelArchive
 from bot.config import Settings
 from bot.conversations import Conversations
-from bot.feeds import FeedReader, FeedSummary, read_feed_list
 from bot.flood import FloodGate, Verdict
 from bot.query_log import LoggedQuery, QueryLog, QueryLogUnavailable
 from bot.rendering import (
@@ -45,6 +43,8 @@ from bot.rendering import (
     render_clarification,
     render_paragraph,
 )
+from bot.sources.channels import ChannelArchive
+from bot.sources.feeds import FeedReader, FeedSummary, read_feed_list
 from retrieval import Retriever
 from retrieval.answers import Answer
 from retrieval.question.language import question_language

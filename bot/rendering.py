@@ -15,10 +15,10 @@ from html import escape, unescape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import MessageLimit
 
-from bot.channels import ChannelSummary
 from bot.config import Settings
-from bot.feeds import FeedSummary
 from bot.query_log import Day, QueryStats, Unanswered
+from bot.sources.channels import ChannelSummary
+from bot.sources.feeds import FeedSummary
 from retrieval.answers import Answer, CorpusStats, IngestReport, Quote
 from retrieval.corpus.upload import UploadReport
 from retrieval.question.language import SOURCES_NOTE

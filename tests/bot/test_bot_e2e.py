@@ -40,7 +40,7 @@ from bot.rendering import (
     UPLOAD_ADMIN_ONLY_TEXT,
     UPLOAD_STARTED_TEXT,
 )
-from bot.upload_bench import run_upload_bench
+from bot.sources.bench import run_upload_bench
 from tests.bot.running import ADMIN, QUOTE_LINE, Corpus, RunningBot, buttons, make_corpus, quotes_of, running_bot
 from tests.conftest import with_thresholds
 from tests.retrieval.test_killed import synthetic_archive

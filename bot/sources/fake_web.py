@@ -1,5 +1,6 @@
-"""A local HTTP server for the feed tests: feeds and pages served over real loopback HTTP, with the web's
-misbehaviours on demand (ETags, slow bodies, no Content-Length, a declared 50 MB, redirect loops, errors)."""
+"""A local web of feeds and article pages, for the feed tests and `isnad bench-feeds`: served over real loopback
+HTTP, with the web's misbehaviours on demand (ETags, slow bodies, no Content-Length, a declared 50 MB, redirect
+loops, errors). Nothing leaves the machine."""
 
 from __future__ import annotations
 

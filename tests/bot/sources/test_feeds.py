@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.archives import source_text
 from bot.fake_telegram import FakeTelegram
-from bot.feeds import FOLDER, FeedReader, Fetcher, _html_text, read_feed_list
+from bot.sources.archives import source_text
+from bot.sources.fake_web import ATOM, HTML, FeedSite, atom, page, rss
+from bot.sources.feeds import FOLDER, FeedReader, Fetcher, _html_text, read_feed_list
 from retrieval import Retriever
-from tests.bot.feed_site import ATOM, HTML, FeedSite, atom, page, rss
 from tests.bot.running import ADMIN, make_corpus, quotes_of, running_bot
 
 MUSEUM = "افتتح وزير الثقافة المغربي متحف الخط العربي في مدينة الرباط يوم الخميس."

@@ -1,7 +1,7 @@
 """Telegram channels as sources: every post (text, or a media caption) and every edit in a channel listed in
 ISNAD_CHANNELS becomes an article in the data folder, one `.jsonl` archive a channel (`channels/<name>.jsonl`,
 appended; an edit rewrites its line). The folder stays the one source of truth: the watched folder's sync
-(``bot/watcher.py``) picks the posts up, at most every ISNAD_SYNC_SECONDS, so a burst is one sync. A post
+(``bot/sources/watcher.py``) picks the posts up, at most every ISNAD_SYNC_SECONDS, so a burst is one sync. A post
 from a channel not listed is ignored (anyone can add a bot to their channel) and logged once per channel.
 
 Posts are written as they arrive, by the request that fetches updates (`ArchivingRequest`), before the updates
@@ -27,7 +27,7 @@ from typing import Any
 from telegram import Chat, Message
 from telegram.request import HTTPXRequest
 
-from bot.archives import append_record, read_records, record_line, replace_lines, source_text
+from bot.sources.archives import append_record, read_records, record_line, replace_lines, source_text
 from retrieval.corpus.articles import derive_title
 from retrieval.semantic.encoder import embeddable
 

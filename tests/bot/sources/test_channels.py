@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from telegram import Chat, Message
 
-from bot.channels import ChannelArchive
 from bot.fake_telegram import FakeTelegram
 from bot.rendering import ADMIN_ONLY_TEXT
+from bot.sources.channels import ChannelArchive
 from tests.bot.running import ADMIN, make_corpus, quotes_of, running_bot
 
 CHANNEL, OTHER = -1001234, -1009999

@@ -7,7 +7,7 @@ import asyncio
 from pathlib import Path
 
 from bot.fake_telegram import FakeTelegram
-from bot.watcher import FolderWatcher
+from bot.sources.watcher import FolderWatcher
 from tests.bot.running import make_corpus, quotes_of, running_bot
 
 DROPPED = "افتتاح متحف الخط العربي في الرباط\nافتتح وزير الثقافة المغربي متحف الخط العربي في مدينة الرباط يوم الخميس.\n"

@@ -32,7 +32,7 @@ import lxml.html
 import trafilatura
 from lxml.etree import ParserError
 
-from bot.archives import append_record, read_records, source_text
+from bot.sources.archives import append_record, read_records, source_text
 from retrieval.corpus.articles import derive_title
 from retrieval.semantic.encoder import embeddable
 
