@@ -94,14 +94,17 @@ def test_failing_feeds_back_off_and_never_stop_the_others(tmp_path: Path, site: 
     slow = site.serve("/slow", rss("بطيئة", [{"title": "x", "link": "https://example.org/x", "content": MUSEUM * 100}]), trickle=0.5)
     huge = site.serve("/huge", rss("ضخمة", [{"title": "y", "link": "https://example.org/y", "content": BRIDGE * 200}]), length=-1)
     missing = site.url + "/gone"
+    loop = site.serve("/a", redirect="/b") and site.serve("/b", redirect="/a")
+    feeds = [broken, slow, huge, missing, loop, good]
     reader = FeedReader(tmp_path, minutes=10, fetcher=Fetcher(timeout=1.5), feed_bytes=16 * 1024)
     started = time.monotonic()
-    report = reader.poll([broken, slow, huge, missing, good], now=0)
+    report = reader.poll(feeds, now=0)
     assert time.monotonic() - started < 30  # the slow feed was cut at its deadline (a bound, not a benchmark)
-    assert (report.polled, report.added, report.failed) == (5, 1, 4)
-    errors = {s.url: s.error for s in reader.summary([broken, slow, huge, missing, good])}
+    assert (report.polled, report.added, report.failed) == (6, 1, 5)
+    errors = {s.url: s.error for s in reader.summary(feeds)}
     assert "not an RSS or Atom feed" in errors[broken] and "1.5 s" in errors[slow]
     assert "larger than 16 KB" in errors[huge] and errors[missing] == "HTTP 404" and errors[good] is None
+    assert errors[loop] == "redirects more than 5 times"
 
     assert reader.poll([broken], now=10 * 60 - 1).polled == 0  # backoff: the interval after the first failure
     assert reader.poll([broken], now=10 * 60).failed == 1
