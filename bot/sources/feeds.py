@@ -205,6 +205,7 @@ class FeedReader:
         state.skipped = {}
         archive = self.folder / f"{_archive_name(state.url)}.jsonl"
         added = 0
+        deferred = False  # an entry waits for the next poll: that poll must read the whole feed again
         for entry in parsed.entries:
             link = entry.get("link") or entry.get("id")
             if not link or link in self._links:
@@ -213,6 +214,7 @@ class FeedReader:
                 record = self._record(entry, link, state.title or urlsplit(state.url).hostname or state.url)
             except FetchError as error:
                 state.skipped[link] = str(error)
+                deferred |= not error.lasting
                 continue
             if _text_key(record["content"]) in self._texts:
                 self._links.add(link)  # the same text under another link: held already
@@ -223,7 +225,7 @@ class FeedReader:
             added += 1
         for link, why in state.skipped.items():
             logger.info("Feed %s: entry %s skipped: %s", state.url, link, why)
-        state.etag, state.modified = fetched.etag, fetched.modified
+        state.etag, state.modified = (None, None) if deferred else (fetched.etag, fetched.modified)
         if added:
             logger.info("Feed %s: %d new articles", state.url, added)
         return added
@@ -249,7 +251,7 @@ class FeedReader:
         """The entry as an archive line; FetchError when it has no text to keep."""
         text = _content_text(entry) or self._page_text(link, _html_text(entry.get("summary", "")))
         if not embeddable(text):
-            raise FetchError("no text (neither in the feed nor on its page)")
+            raise FetchError("no text (neither in the feed nor on its page)", lasting=True)
         title = source_text(html.unescape(entry.get("title", ""))) or derive_title(text)
         stamp = entry.get("published_parsed") or entry.get("updated_parsed")
         published = datetime.fromtimestamp(calendar.timegm(stamp), UTC) if stamp else datetime.now(UTC)
@@ -281,7 +283,7 @@ class FeedReader:
         if summary:
             logger.info("Entry %s: %s; keeping the feed's summary", link, reason)
             return summary
-        raise FetchError(reason)
+        raise FetchError(reason, lasting=True)
 
     def _hold(self, record: dict) -> None:
         if record.get("url"):

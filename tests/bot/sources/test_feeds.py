@@ -182,3 +182,15 @@ async def test_a_feed_s_entry_is_answerable_and_admins_see_the_feeds(tmp_path: P
         assert "/missing: 0 مقالة" in sources and "تعثرت 1 مرة: HTTP 404" in sources
         stats = (await bot.ask(ADMIN, "/stats"))["plain_text"]
         assert "أضيف في آخر 24 ساعة: 6 مقالة" in stats and "HTTP 404" in stats  # the seeds came today too
+
+
+def test_an_entry_whose_page_failed_for_a_passing_reason_is_taken_at_a_later_poll(tmp_path: Path, site: FeedSite) -> None:
+    article = site.serve("/news/bridge.html", "خطأ مؤقت", content_type=HTML, status=503)
+    feed = site.serve("/atom", atom("هيئة الطرق", [{"title": "افتتاح الجسر الجديد", "link": article}]), content_type=ATOM, etag='"v1"')
+    reader = FeedReader(tmp_path, minutes=1, fetcher=Fetcher(timeout=5))
+    assert reader.poll([feed], now=0).added == 0
+    [(_, why)] = reader.summary([feed])[0].skipped
+    assert why == "its page: HTTP 503 (tried again at the next poll)"
+    site.serve("/news/bridge.html", page("افتتاح الجسر الجديد", [BRIDGE]), content_type=HTML)
+    assert reader.poll([feed], now=60).added == 1  # the feed read whole again, though its ETag had not changed
+    assert ("/atom", None) in site.requests[-3:] and BRIDGE in held(tmp_path)[0]["content"]
