@@ -34,7 +34,7 @@ from retrieval import Retriever
 ADMIN = 4242
 ASKER = 4343
 CHANNEL = "bench_channel"
-QUOTE = re.compile(r"«(.*?)»")
+QUOTE = re.compile(r"^\d+\. «(.*)» \[\d+\]$", re.MULTILINE)  # a numbered quote line of an answer
 
 
 def run_upload_bench(settings: Settings, path: Path) -> int:
