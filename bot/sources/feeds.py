@@ -160,6 +160,7 @@ class FeedReader:
         self.page_bytes = page_bytes
         self.feeds: dict[str, FeedState] = {}
         self._page_failures: dict[str, int] = {}  # link → polls its page failed at, for a passing reason
+        self._refused: dict[str, str] = {}  # link → why it will never be taken (its page is not read again)
         self._links: set[str] = set()
         self._texts: set[bytes] = set()
         for archive in sorted(self.folder.glob("*.jsonl")):
@@ -178,7 +179,7 @@ class FeedReader:
             polled += 1
             try:
                 added += self.poll_feed(state)
-            except FetchError as error:
+            except (FetchError, OSError) as error:  # OSError: the data folder cannot be written; the entries wait
                 failed += 1
                 state.failures += 1
                 state.error = str(error)
@@ -210,10 +211,16 @@ class FeedReader:
             link = entry.get("link") or entry.get("id")
             if not link or link in self._links:
                 continue
+            if link in self._refused:
+                state.skipped[link] = self._refused[link]
+                continue
             try:
                 record = self._record(entry, link, state.title or urlsplit(state.url).hostname or state.url)
             except FetchError as error:
                 state.skipped[link] = str(error)
+                logger.info("Feed %s: entry %s skipped: %s", state.url, link, error)
+                if error.lasting:
+                    self._refused[link] = str(error)
                 deferred |= not error.lasting
                 continue
             if _text_key(record["content"]) in self._texts:
@@ -224,7 +231,7 @@ class FeedReader:
             self._hold(record)
             added += 1
         for link, why in state.skipped.items():
-            logger.info("Feed %s: entry %s skipped: %s", state.url, link, why)
+            logger.debug("Feed %s: entry %s skipped: %s", state.url, link, why)
         state.etag, state.modified = (None, None) if deferred else (fetched.etag, fetched.modified)
         if added:
             logger.info("Feed %s: %d new articles", state.url, added)

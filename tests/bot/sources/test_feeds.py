@@ -86,6 +86,10 @@ def test_an_atom_entry_without_content_is_read_from_its_page(tmp_path: Path, sit
     assert summary.articles == 3 and summary.today == 3 and summary.error is None
     [(link, why)] = summary.skipped
     assert link == loop and "redirects more than 5 times" in why
+    site.routes["/atom"].body += b" "  # the feed changes: read whole again, the refused entry's page is not
+    asked = len(site.requests)
+    assert reader.poll([feed], now=15 * 60).added == 0
+    assert [path for path, _ in site.requests[asked:]] == ["/atom"] and reader.summary([feed])[0].skipped == summary.skipped
 
 
 def test_failing_feeds_back_off_and_never_stop_the_others(tmp_path: Path, site: FeedSite) -> None:
@@ -194,3 +198,12 @@ def test_an_entry_whose_page_failed_for_a_passing_reason_is_taken_at_a_later_pol
     site.serve("/news/bridge.html", page("افتتاح الجسر الجديد", [BRIDGE]), content_type=HTML)
     assert reader.poll([feed], now=60).added == 1  # the feed read whole again, though its ETag had not changed
     assert ("/atom", None) in site.requests[-3:] and BRIDGE in held(tmp_path)[0]["content"]
+
+
+def test_a_data_folder_that_cannot_be_written_is_a_failure_the_entries_wait(tmp_path: Path, site: FeedSite) -> None:
+    feed = site.serve("/rss", rss("وكالة", [{"title": "السد", "link": "https://example.org/dam", "content": DAM}]))
+    (tmp_path / FOLDER).write_text("a file where the folder should be", encoding="utf-8")
+    reader = FeedReader(tmp_path, minutes=1, fetcher=Fetcher(timeout=5))
+    assert reader.poll([feed], now=0).failed == 1 and reader.summary([feed])[0].error
+    (tmp_path / FOLDER).unlink()
+    assert reader.poll([feed], now=60).added == 1  # nothing was lost: taken once the folder can be written
