@@ -4,22 +4,20 @@ Weights: w(t, x) = (1 + ln tf(t, x)) · idf(t), idf(t) = ln((1 + n) / (1 + df(t)
 passages, every row L2-normalized, so a dot product is a cosine. A passage's counts are the sum of its
 sentences' counts (sentences are analyzed once).
 
-Saved to a folder beside the database: arrays as `.npy` (memory-mapped when loaded, so a restart is
-fast and the OS shares pages), the vocabulary, and `meta.json` with the parameters, the analyzer
-version and the corpus version it was built from; a folder that does not match is refused.
+Built by ``retrieval/lexical/build.py`` (chunk by chunk, in bounded memory) into a folder beside the database:
+raw arrays (memory-mapped when loaded, so a restart is fast and the OS shares pages; ``storage.py``), the
+vocabulary, and `meta.json` with the parameters, the analyzer version and the corpus version it was built
+from; a folder that does not match is refused.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import os
 import pickle
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property, partial
 from pathlib import Path
@@ -29,11 +27,12 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.text.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_features, token_terms, tokenize
+from retrieval.lexical.storage import new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: raw arrays named in meta.json, built chunk by chunk
 # Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
 # terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
 MAX_STALE_SHARE = 0.1
@@ -82,56 +81,6 @@ class TfidfIndex:
         self.params = params or IndexParams()
         self._scratch = threading.local()
 
-    # -- building -----------------------------------------------------------------------------------------
-    def fit(self, tables: CorpusTables, corpus_version: str, progress: Callable[[str], None] | None = None) -> TfidfIndex:
-        """Count every sentence's terms once, sum them into passages, keep raw counts and row norms.
-
-        Only counts (one byte each) and norms are stored; a weight is (1 + ln tf) · idf / norm when read.
-        That keeps the index at 5 bytes a posting instead of 8 (SaudiNewsNet: 1.4 GB before, with documents).
-        """
-        self.corpus_version_ = corpus_version
-        self.doc_ids_, self.titles_, self.urls_ = tables.doc_ids, tables.titles, tables.urls
-        for name in ("sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last"):
-            setattr(self, name + "_", np.asarray(getattr(tables, name), dtype=np.int32))
-        encoded = [text.encode("utf-8") for text in tables.sentence_texts]
-        self.text_offsets_ = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=self.text_offsets_[1:])
-        self.text_bytes_ = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-
-        n_passages, n_sentences = len(self.pass_first_), len(encoded)
-        # Titles are counted with the sentences (one vocabulary); a .jsonl article's title is not in its text.
-        all_counts, self.vocabulary_, flags, self.is_word_ = count_terms(
-            [*tables.sentence_texts, *tables.titles], self.params.ngrams, progress
-        )
-        counts, title_counts = all_counts[:n_sentences], all_counts[n_sentences:]
-        self.s_flags_ = flags[:n_sentences]
-        membership = _membership(self.pass_first_, self.pass_last_, n_sentences)
-        if progress:
-            progress(f"summing {n_passages:,} passages")
-        passage_counts = (membership @ counts).tocsc()
-        self.idf_ = _idf(passage_counts)
-        self.p_indptr_, self.p_indices_, self.p_tf_ = _compact(passage_counts)
-        self._fit_documents(tables, counts, title_counts)
-        self.p_norm_ = self._norms(passage_counts)
-        self.s_indptr_, self.s_indices_, self.s_tf_ = _compact(counts)
-        self.s_norm_ = self._norms(counts)
-        self.s_flags_[self._headings(tables)] |= HEADING
-        self.doc_alive_ = np.ones(len(self.doc_ids_), dtype=bool)
-        self.stale_documents_ = 0
-        return self
-
-    def _fit_documents(self, tables: CorpusTables, counts: sparse.csr_matrix, title_counts: sparse.csr_matrix) -> None:
-        """Whole articles as term-major postings of their word terms (no n-grams), the title counted TITLE_WEIGHT
-        times, for ranking articles by BM25; and the titles' own rows, for the title-match feature."""
-        words = _word_columns(counts, self.is_word_)
-        titles = _word_columns(title_counts, self.is_word_)
-        membership = _membership(self.doc_first, self.doc_last, len(tables.sent_doc))  # an article is a run of sentences
-        documents = (membership @ words + TITLE_WEIGHT * titles).tocsc()
-        self.d_indptr_, self.d_indices_, self.d_tf_ = _compact(documents)
-        self.d_len_ = np.asarray(documents.sum(axis=1)).ravel().astype(np.float32)
-        titles = titles.tocsr()
-        self.t_indptr_, self.t_indices_, self.t_tf_ = _compact(titles)
-
     def can_extend(self, change: IngestReport) -> bool:
         """Whether ``extend`` may absorb this change: idf is not recomputed for known terms, so the articles
         changed since the last full build (these included) must stay under MAX_STALE_SHARE of the corpus."""
@@ -139,10 +88,9 @@ class TfidfIndex:
         alive = int(np.count_nonzero(self.doc_alive_))
         return alive > 0 and self.stale_documents_ + changed <= MAX_STALE_SHARE * alive
 
-    def extend(
-        self, tables: CorpusTables, retired: set[str], corpus_version: str, progress: Callable[[str], None] | None = None
-    ) -> TfidfIndex:
-        """A new index: this one with ``tables``' articles appended and the ``retired`` ones marked dead.
+    def extend(self, delta: TfidfIndex, retired: set[str], corpus_version: str) -> TfidfIndex:
+        """A new index: this one with ``delta``'s articles (an index of the new articles alone) appended and the
+        ``retired`` ones marked dead.
 
         Appending costs what the new articles cost plus one copy of the arrays, instead of a full rebuild.
         Known terms keep their idf; new terms get one from the current passage count. Dead articles stay in
@@ -154,19 +102,18 @@ class TfidfIndex:
         latest = {doc_id: i for i, doc_id in enumerate(self.doc_ids_) if self.doc_alive_[i]}
         alive = np.array(self.doc_alive_, dtype=bool)
         alive[[latest[d] for d in retired if d in latest]] = False
-        new.doc_alive_ = np.concatenate([alive, np.ones(len(tables.doc_ids), dtype=bool)])
+        new.doc_alive_ = np.concatenate([alive, np.ones(len(delta.doc_ids_), dtype=bool)])
         new.doc_ids_, new.titles_, new.urls_ = (
-            self.doc_ids_ + tables.doc_ids, self.titles_ + tables.titles, self.urls_ + tables.urls
+            self.doc_ids_ + delta.doc_ids_, self.titles_ + delta.titles_, self.urls_ + delta.urls_
         )
-        new.stale_documents_ = self.stale_documents_ + len(tables.doc_ids) + len(retired)
-        if not tables.doc_ids:
+        new.stale_documents_ = self.stale_documents_ + len(delta.doc_ids_) + len(retired)
+        if not delta.doc_ids_:
             for name in self._ARRAYS:
                 if name != "doc_alive":
                     setattr(new, name + "_", getattr(self, name + "_"))
             new.vocabulary_ = self.vocabulary_
             return new
         n_docs, n_sentences, n_passages = len(self.doc_ids_), self.n_sentences, self.n_passages
-        delta = TfidfIndex(self.params).fit(tables, corpus_version, progress)
         shifts = {"sent_doc": n_docs, "pass_first": n_sentences, "pass_last": n_sentences}
         for name in ("sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
                      "s_flags", "s_norm", "p_norm", "text_bytes"):
@@ -184,7 +131,7 @@ class TfidfIndex:
         # Sentence and title rows: appended (their columns renumbered, then re-sorted within each row).
         rows = sparse.csr_matrix((delta.s_tf_, column_of[delta.s_indices_], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
         new.s_indptr_, new.s_indices_, new.s_tf_ = _append_rows((self.s_indptr_, self.s_indices_, self.s_tf_), rows)
-        titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(tables.doc_ids), n_terms))
+        titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(delta.doc_ids_), n_terms))
         new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
         new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
         # Postings: each term's new postings go after its old ones (new passage and article ids are all higher).
@@ -199,9 +146,9 @@ class TfidfIndex:
         new_df = added_per_term[n_known:]
         new.idf_ = np.concatenate([self.idf_, (np.log((1 + total_passages) / (1 + new_df)) + 1).astype(np.float32)])
         # The delta's norms used its own idf: recompute them with the merged one.
-        new.s_norm_[n_sentences:] = new._norms(rows)
-        passage_counts = (_membership(delta.pass_first_, delta.pass_last_, delta.n_sentences) @ rows).tocsr()
-        new.p_norm_[n_passages:] = new._norms(passage_counts)
+        new.s_norm_[n_sentences:] = row_norms(rows.indptr, rows.indices, rows.data, new.idf_, self._tf_table)
+        passages = (membership(delta.pass_first_, delta.pass_last_, delta.n_sentences) @ rows).tocsr()
+        new.p_norm_[n_passages:] = row_norms(passages.indptr, passages.indices, passages.data, new.idf_, self._tf_table)
         return new
 
     def stats(self, titles: int = 10) -> CorpusStats:
@@ -218,62 +165,29 @@ class TfidfIndex:
     def has_dead(self) -> bool:
         return not bool(np.all(self.doc_alive_))
 
-    def _headings(self, tables: CorpusTables) -> np.ndarray:
-        """Sentences that are a whole paragraph with no closing punctuation: titles and sub-headings."""
-        if not len(tables.sent_doc):
-            return np.zeros(0, dtype=bool)
-        paragraph_key = tables.sent_doc.astype(np.int64) << 32 | tables.sent_paragraph
-        alone = np.ones(len(paragraph_key), dtype=bool)
-        same = paragraph_key[1:] == paragraph_key[:-1]
-        alone[1:] &= ~same
-        alone[:-1] &= ~same
-        unpunctuated = np.array([not text.rstrip().endswith(SENTENCE_CLOSERS) for text in tables.sentence_texts])
-        return alone & unpunctuated
-
-    def _norms(self, counts: sparse.spmatrix) -> np.ndarray:
-        """The L2 norm of each row's (1 + ln tf) · idf weights (1 for an empty row, so divisions stay finite).
-
-        Summed per row by bincount over the entries, so a CSC matrix needs no conversion.
-        """
-        if sparse.isspmatrix_csc(counts) or isinstance(counts, sparse.csc_array):
-            rows, columns = counts.indices, np.repeat(np.arange(counts.shape[1]), np.diff(counts.indptr))
-        else:
-            rows, columns = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr)), counts.indices
-        weights = self.tf_weight(np.minimum(counts.data, MAX_TF)) * self.idf_[columns]
-        norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=counts.shape[0])).astype(np.float32)
-        norms[norms == 0] = 1
-        return norms
-
     @cached_property
     def _tf_table(self) -> np.ndarray:
         """The tf weight of every one-byte count, for lookups."""
         return self.tf_weight(np.arange(MAX_TF + 1))
 
     def tf_weight(self, tf: np.ndarray) -> np.ndarray:
-        """1 + ln tf (0 where tf is 0), or tf itself without sublinear scaling."""
-        tf = tf.astype(np.float32)
-        return np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0).astype(np.float32) if self.params.sublinear_tf else tf
+        return tf_weights(tf, self.params.sublinear_tf)
 
     # -- persistence --------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        """Write the index to ``folder`` atomically: built beside it, then swapped in by rename."""
+        """Write the index to ``folder`` atomically: written beside it, then swapped in by rename."""
         folder = Path(folder)
-        staging = folder.with_name(folder.name + f".new-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for name in self._ARRAYS:
-            np.save(staging / f"{name}.npy", getattr(self, name + "_"))
-        with open(staging / "vocabulary.pkl", "wb") as handle:
-            pickle.dump(self.vocabulary_, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        with open(staging / "documents.json", "w", encoding="utf-8") as handle:
-            json.dump({"doc_ids": self.doc_ids_, "titles": self.titles_, "urls": self.urls_}, handle, ensure_ascii=False)
-        meta = {"params": asdict(self.params), "corpus_version": self.corpus_version_, "stale_documents": self.stale_documents_}
-        (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        retired = folder.with_name(folder.name + f".old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(retired)
-        staging.rename(folder)
-        shutil.rmtree(retired, ignore_errors=True)
+        staging, lock = new_staging(folder)
+        try:
+            arrays = {name: write_array(staging, name, np.asarray(getattr(self, name + "_"))) for name in self._ARRAYS}
+            documents = {"doc_ids": self.doc_ids_, "titles": self.titles_, "urls": self.urls_}
+            write_metadata(staging, asdict(self.params), self.corpus_version_, self.stale_documents_, arrays, self.vocabulary_, documents)
+        except BaseException:
+            lock.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        lock.close()
+        swap_in(staging, folder)
 
     @classmethod
     def load(cls, folder: Path, params: IndexParams, corpus_version: str) -> TfidfIndex:
@@ -292,12 +206,11 @@ class TfidfIndex:
         index.stale_documents_ = int(meta.get("stale_documents", 0))
         try:
             for name in cls._ARRAYS:
-                # A plain ndarray view of the map: slicing an np.memmap costs microseconds in its Python hooks.
-                setattr(index, name + "_", np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")))
+                setattr(index, name + "_", read_array(folder, name, *meta["arrays"][name]))
             with open(folder / "vocabulary.pkl", "rb") as handle:
                 index.vocabulary_ = pickle.load(handle)
             documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, pickle.UnpicklingError) as error:
+        except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
             raise IndexMismatch(f"index at {folder} is damaged: {error}") from error
         index.doc_ids_, index.titles_, index.urls_ = documents["doc_ids"], documents["titles"], documents["urls"]
         return index
@@ -495,14 +408,44 @@ class QueryMatches:
 MAX_TF = 255  # counts are stored in one byte; a term 255 times in one passage is as good as more
 
 
-def _membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse.csr_matrix:
-    """(passages × sentences), 1 where the passage holds the sentence: passage counts = membership @ sentence counts."""
+def membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse.csr_matrix:
+    """(runs × sentences), 1 where run i (a passage, an article) holds the sentence: run counts = membership @ sentence counts."""
     lengths = last - first + 1
     columns = np.concatenate([np.arange(f, e + 1) for f, e in zip(first, last, strict=True)]) if len(first) else np.zeros(0, np.int64)
     return sparse.csr_matrix(
         (np.ones(int(lengths.sum()), dtype=np.float32), columns, np.concatenate([[0], np.cumsum(lengths)])),
         shape=(len(first), n_sentences),
     )
+
+
+def headings(tables: CorpusTables) -> np.ndarray:
+    """Sentences that are a whole paragraph with no closing punctuation: titles and sub-headings."""
+    if not len(tables.sent_doc):
+        return np.zeros(0, dtype=bool)
+    paragraph_key = tables.sent_doc.astype(np.int64) << 32 | tables.sent_paragraph
+    alone = np.ones(len(paragraph_key), dtype=bool)
+    same = paragraph_key[1:] == paragraph_key[:-1]
+    alone[1:] &= ~same
+    alone[:-1] &= ~same
+    unpunctuated = np.array([not text.rstrip().endswith(SENTENCE_CLOSERS) for text in tables.sentence_texts], dtype=bool)
+    return alone & unpunctuated
+
+
+def tf_weights(tf: np.ndarray, sublinear: bool = True) -> np.ndarray:
+    """1 + ln tf (0 where tf is 0), or tf itself without sublinear scaling."""
+    tf = tf.astype(np.float32)
+    return np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0).astype(np.float32) if sublinear else tf
+
+
+def row_norms(indptr: np.ndarray, indices: np.ndarray, tf: np.ndarray, idf: np.ndarray, tf_table: np.ndarray) -> np.ndarray:
+    """The L2 norm of each row's (1 + ln tf) · idf weights, for rows in CSR form (1 for an empty row, so divisions
+    stay finite); ``tf_table``: the weight of each one-byte count."""
+    n_rows = len(indptr) - 1
+    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+    weights = tf_table[np.minimum(tf, MAX_TF).astype(np.intp)] * idf[indices]
+    norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=n_rows)).astype(np.float32)
+    norms[norms == 0] = 1
+    return norms
 
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # (indptr, indices, one-byte counts)
@@ -529,115 +472,7 @@ def _append_postings(old: Arrays, delta: Arrays, column_of: np.ndarray, n_terms:
     return (indptr + np.concatenate([[0], np.cumsum(added_per_term)]), indices, tf), added_per_term
 
 
-def _idf(passage_counts: sparse.csc_matrix) -> np.ndarray:
-    """scikit-learn's smooth idf over passages, ln((1 + n) / (1 + df)) + 1; a term in no passage (a title's) weighs the most."""
-    if not passage_counts.shape[0]:  # an empty corpus: scikit-learn wants one row at least
-        return np.ones(passage_counts.shape[1], dtype=np.float32)
-    from sklearn.feature_extraction.text import TfidfTransformer  # here: a serving process never imports scikit-learn
-
-    return TfidfTransformer().fit(passage_counts).idf_.astype(np.float32)
-
-
-def _word_columns(counts: sparse.csr_matrix, is_word: np.ndarray) -> sparse.csr_matrix:
-    """The counts of word terms only (character n-grams dropped)."""
-    kept = counts.copy()
-    kept.data = kept.data * is_word[kept.indices]
-    kept.eliminate_zeros()
-    return kept
-
-
 def _compact(counts: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(indptr, int32 indices, uint8 counts) of a CSR or CSC count matrix, for saving."""
     tf = np.minimum(counts.data, MAX_TF).astype(np.uint8)
     return counts.indptr.astype(np.int64), counts.indices.astype(np.int32), tf
-
-
-def count_terms(
-    texts: Sequence[str], ngrams: tuple[int, int] | None, progress: Callable[[str], None] | None = None
-) -> tuple[sparse.csr_matrix, dict[str, int], np.ndarray, np.ndarray]:
-    """Term counts of each text (the rows), the vocabulary (term -> column), each text's cue flags, and which
-    columns are word terms (a form of a whole word, not only a character n-gram).
-
-    What scikit-learn's CountVectorizer with ``analyze`` counts (columns in another order), built per
-    distinct word instead of per occurrence: each distinct token is analyzed once, and the counts are
-    (text × token occurrences) @ (token × its terms). On the 321,000 sentences of SaudiNewsNet the
-    analysis went from 140 s to seconds.
-    """
-    token_ids: dict[str, int] = {}
-    chunk_tokens: dict[str, tuple[int, ...]] = {}
-    occurrences: list[int] = []
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    started = time.perf_counter()
-    for n, text in enumerate(texts, start=1):
-        # tokenize(text) is the tokens of its whitespace-separated chunks in turn (normalization never joins
-        # across whitespace), and a news archive repeats its words: each distinct chunk is tokenized once.
-        for chunk in text.split():
-            ids = chunk_tokens.get(chunk)
-            if ids is None:
-                ids = chunk_tokens[chunk] = tuple(token_ids.setdefault(token, len(token_ids)) for token in tokenize(chunk))
-            occurrences.extend(ids)
-        indptr[n] = len(occurrences)
-        if progress and n % 100_000 == 0:
-            progress(f"tokenized {n:,} of {len(texts):,} sentences ({n / (time.perf_counter() - started):,.0f}/s)")
-    if progress:
-        progress(f"analyzing {len(token_ids):,} distinct tokens")
-    vocabulary: dict[str, int] = {}
-    term_indptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
-    term_indices: list[int] = []
-    cues = np.zeros(len(token_ids), dtype=np.uint8)
-    word_columns: list[int] = []
-    for uid, (terms, n_words, cue) in enumerate(analyze_tokens(list(token_ids), ngrams)):
-        columns = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
-        term_indices.extend(columns)
-        word_columns.extend(columns[:n_words])
-        term_indptr[uid + 1] = len(term_indices)
-        cues[uid] = cue
-    is_word = np.zeros(len(vocabulary), dtype=bool)
-    is_word[word_columns] = True
-    occurrence_ids = np.asarray(occurrences, dtype=np.int32)
-    text_tokens = sparse.csr_matrix(
-        (np.ones(len(occurrence_ids), dtype=np.float32), occurrence_ids, indptr), shape=(len(texts), len(token_ids))
-    )
-    token_terms_matrix = sparse.csr_matrix(
-        (np.ones(len(term_indices), dtype=np.float32), np.asarray(term_indices, dtype=np.int32), term_indptr),
-        shape=(len(token_ids), len(vocabulary)),
-    )
-    counts = (text_tokens @ token_terms_matrix).tocsr()
-    flags = np.zeros(len(texts), dtype=np.uint8)
-    nonempty = np.flatnonzero(np.diff(indptr))
-    if len(nonempty):
-        flags[nonempty] = np.bitwise_or.reduceat(cues[occurrence_ids], indptr[nonempty])
-    return counts, vocabulary, flags, is_word
-
-
-# Analyzing a token (light stem, skeleton, Snowball, ISRI root, n-grams) takes about 70 µs; SaudiNewsNet has
-# 258,000 distinct tokens, 18 s on one core. Past this many tokens they are analyzed by one process per core
-# ("spawn": a sync runs beside the bot's threads, and forking a threaded process is unsafe).
-PARALLEL_MIN_TOKENS = 50_000
-_CHUNK_TOKENS = 10_000
-
-
-def analyze_tokens(tokens: list[str], ngrams: tuple[int, int] | None) -> Iterator[tuple[tuple[str, ...], int, int]]:
-    """Each token's index terms (its word terms first, then n-grams), how many are word terms, and its cue
-    flags, in order; on every core when there are many tokens."""
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(tokens) < PARALLEL_MIN_TOKENS:
-        return iter(_analyze_chunk(tokens, ngrams))
-    return _analyze_in_processes(tokens, ngrams, workers)
-
-
-def _analyze_in_processes(tokens: list[str], ngrams: tuple[int, int] | None, workers: int) -> Iterator[tuple[tuple[str, ...], int, int]]:
-    chunks = [tokens[i : i + _CHUNK_TOKENS] for i in range(0, len(tokens), _CHUNK_TOKENS)]
-    try:
-        pool = multiprocessing.get_context("spawn").Pool(workers)
-    except OSError as why:  # no processes to be had here (a sandbox, a limit): one core it is
-        log.warning("analyzing on one core: %s", why)
-        yield from _analyze_chunk(tokens, ngrams)
-        return
-    with pool:
-        for analyzed in pool.imap(partial(_analyze_chunk, ngrams=ngrams), chunks):
-            yield from analyzed
-
-
-def _analyze_chunk(tokens: list[str], ngrams: tuple[int, int] | None) -> list[tuple[tuple[str, ...], int, int]]:
-    return [(token_terms(token, ngrams), len(token_features(token)), token_cues(token)) for token in tokens]
