@@ -22,6 +22,7 @@ import numpy as np
 from scipy import sparse
 
 from retrieval.lexical.index import MAX_TF, TITLE_WEIGHT, CorpusTables, IndexParams, headings, membership, row_norms, tf_weights
+from retrieval.lexical.rows import encode_rows, high_blocks
 from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.lexical.terms import TermCounter
 from retrieval.text.arabic import HEADING
@@ -164,6 +165,7 @@ class IndexBuilder:
         joined = b"".join(encoded)
         w["text_bytes"].append(np.frombuffer(joined, dtype=np.uint8))
         self.text_bytes += len(joined)
+        sentences.sort_indices()  # a sentence's columns in order: their high halves are then runs (rows.py)
         self._append_rows("s", sentences)
         self._append_rows("title", titles)
         # Passages and articles: term-major, spilled. Articles hold every term for now (the title's twice); which
@@ -205,16 +207,9 @@ class IndexBuilder:
         specs |= self._merge("p", self.passage_spills, None, n_terms, idf, tf_table, self.n_passages)
         specs |= self._merge("d", self.document_spills, is_word, n_terms, idf, tf_table, len(self.doc_ids))
         specs |= self._word_titles(specs, is_word)
-        read = {name: read_array(self.staging, name, *specs[name]) for name in ("s_indptr", "s_indices", "s_tf")}
-        s_norm = np.ones(self.n_sentences, dtype=np.float32)
-        for r0, r1 in _row_blocks(read["s_indptr"]):
-            start, end = int(read["s_indptr"][r0]), int(read["s_indptr"][r1])
-            s_norm[r0:r1] = row_norms(
-                read["s_indptr"][r0 : r1 + 1] - start, read["s_indices"][start:end], read["s_tf"][start:end], idf, tf_table
-            )
-        del read
+        specs |= self._sentence_rows(specs, idf, tf_table, high_blocks(n_terms))
         specs |= {
-            "s_norm": write_array(self.staging, "s_norm", s_norm), "idf": write_array(self.staging, "idf", idf),
+            "idf": write_array(self.staging, "idf", idf),
             "is_word": write_array(self.staging, "is_word", is_word),
             "doc_alive": write_array(self.staging, "doc_alive", np.ones(len(self.doc_ids), dtype=bool)),
         }
@@ -259,6 +254,26 @@ class IndexBuilder:
         else:
             specs["d_len"] = write_array(self.staging, "d_len", per_row.astype(np.float32))
         return specs
+
+    def _sentence_rows(
+        self, specs: dict[str, tuple[str, int]], idf: np.ndarray, tf_table: np.ndarray, n_blocks: int
+    ) -> dict[str, tuple[str, int]]:
+        """The sentence rows' columns in two bytes (``rows.py``: ``s_lo``, ``s_blocks``) and their norms (``s_norm``)."""
+        indptr = read_array(self.staging, "s_indptr", *specs["s_indptr"])
+        indices = read_array(self.staging, "s_indices", *specs.pop("s_indices"))
+        tf = read_array(self.staging, "s_tf", *specs["s_tf"])
+        writers = {name: ArrayWriter(self.staging, name, dtype) for name, dtype in (("s_lo", np.uint16), ("s_blocks", np.uint32))}
+        norms = np.ones(self.n_sentences, dtype=np.float32)
+        for r0, r1 in _row_blocks(indptr):
+            start, end = int(indptr[r0]), int(indptr[r1])
+            local = indptr[r0 : r1 + 1] - start
+            lo, blocks = encode_rows(local, indices[start:end], n_blocks)
+            writers["s_lo"].append(lo)
+            writers["s_blocks"].append(blocks)
+            norms[r0:r1] = row_norms(local, indices[start:end], tf[start:end], idf, tf_table)
+        del indptr, indices, tf
+        (self.staging / "s_indices.bin").unlink()
+        return {**{name: writer.close() for name, writer in writers.items()}, "s_norm": write_array(self.staging, "s_norm", norms)}
 
     def _word_titles(self, specs: dict[str, tuple[str, int]], is_word: np.ndarray) -> dict[str, tuple[str, int]]:
         """The title rows with their word terms only (``t_``), from all their terms (``title_``)."""

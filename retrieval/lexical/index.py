@@ -27,6 +27,7 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
+from retrieval.lexical.rows import decode_rows, encode_rows, high_blocks, row_columns
 from retrieval.lexical.storage import new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
@@ -73,7 +74,7 @@ class TfidfIndex:
     _ARRAYS = (
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
         "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
-        "p_indptr", "p_indices", "p_tf", "s_indptr", "s_indices", "s_tf",
+        "p_indptr", "p_indices", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf",
         "d_indptr", "d_indices", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
     )
 
@@ -129,8 +130,11 @@ class TfidfIndex:
         new.is_word_[:n_known] = self.is_word_
         new.is_word_[column_of] |= delta.is_word_
         # Sentence and title rows: appended (their columns renumbered, then re-sorted within each row).
-        rows = sparse.csr_matrix((delta.s_tf_, column_of[delta.s_indices_], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
-        new.s_indptr_, new.s_indices_, new.s_tf_ = _append_rows((self.s_indptr_, self.s_indices_, self.s_tf_), rows)
+        delta_columns = decode_rows(delta.s_indptr_, delta.s_lo_, delta.s_blocks_, delta.n_blocks)
+        rows = sparse.csr_matrix((delta.s_tf_, column_of[delta_columns], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
+        old_columns = decode_rows(self.s_indptr_, self.s_lo_, self.s_blocks_, self.n_blocks)
+        new.s_indptr_, columns, new.s_tf_ = _append_rows((self.s_indptr_, old_columns, self.s_tf_), rows)
+        new.s_lo_, new.s_blocks_ = encode_rows(new.s_indptr_, columns, high_blocks(n_terms))
         titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(delta.doc_ids_), n_terms))
         new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
         new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
@@ -287,7 +291,7 @@ class TfidfIndex:
     def document_scores(self, doc_ids: np.ndarray, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(exact BM25 of these articles, their title counts and their text counts of ``columns``), read from
         their own title and sentence rows."""
-        title_tf = self.matches(doc_ids, doc_ids + 1, columns, rows="t").counts()
+        title_tf = self.matches(doc_ids, columns, rows="t").counts()
         tf = np.zeros((len(doc_ids), len(columns)), dtype=np.float32)
         # Each word term's postings are sorted by article: a binary search finds the candidates in them,
         # touching a few pages instead of every sentence row of every candidate.
@@ -332,31 +336,35 @@ class TfidfIndex:
         """Each article's last sentence (first - 1 for an article without sentences)."""
         return np.searchsorted(self.sent_doc_, np.arange(len(self.doc_ids_)), side="right") - 1
 
-    def matches(self, starts: np.ndarray, ends: np.ndarray, columns: np.ndarray, rows: str = "s") -> QueryMatches:
-        """The postings of sentence rows ``starts[i]:ends[i]`` (a sentence, or a passage's run of sentences)
-        that are among the query's sorted ``columns``: which range, which column, what count. ``rows="t"``
-        reads the title rows instead (one per article).
+    def matches(self, row_ids: np.ndarray, columns: np.ndarray, rows: str = "s") -> QueryMatches:
+        """The postings of these sentence rows that are among the query's sorted ``columns``: which row (its
+        position in ``row_ids``), which column, what count. ``rows="t"`` reads the title rows instead (one per
+        article).
 
         One vectorized gather over contiguous slices of the sentence matrix; nothing outside those rows is read.
         Membership is a lookup in a vocabulary-sized table of query positions (one per thread, reset after use),
         five times faster than a binary search per posting.
         """
-        indptr, indices, counts = (self.s_indptr_, self.s_indices_, self.s_tf_) if rows == "s" else (
-            self.t_indptr_, self.t_indices_, self.t_tf_
-        )
-        first, last = indptr[starts], indptr[ends]
-        lengths = last - first
+        indptr, counts = (self.s_indptr_, self.s_tf_) if rows == "s" else (self.t_indptr_, self.t_tf_)
+        first = indptr[row_ids]
+        lengths = indptr[row_ids + 1] - first
         offsets = np.cumsum(lengths) - lengths
-        owner = np.repeat(np.arange(len(starts)), lengths)
+        owner = np.repeat(np.arange(len(row_ids)), lengths)
         positions = np.arange(int(lengths.sum())) + np.repeat(first - offsets, lengths)
+        found = row_columns(self.s_lo_, self.s_blocks_, row_ids, positions, self.n_blocks) if rows == "s" else self.t_indices_[positions]
         table = self._position_table()
         table[columns] = np.arange(1, len(columns) + 1)
         try:
-            at = table[indices[positions]]
+            at = table[found]
         finally:
             table[columns] = 0
         hit = np.flatnonzero(at)
-        return QueryMatches(len(starts), len(columns), owner[hit], at[hit].astype(np.int64) - 1, counts[positions[hit]])
+        return QueryMatches(len(row_ids), len(columns), owner[hit], at[hit].astype(np.int64) - 1, counts[positions[hit]])
+
+    @cached_property
+    def n_blocks(self) -> int:
+        """Blocks of 65,536 columns the sentence rows are split into (``rows.py``)."""
+        return high_blocks(len(self.idf_))
 
     def _position_table(self) -> np.ndarray:
         table = getattr(self._scratch, "table", None)
@@ -375,7 +383,7 @@ class TfidfIndex:
         spans = np.arange(int(lengths.sum())) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
         spans.sort()
         sentence_ids = spans[np.concatenate(([True], spans[1:] != spans[:-1]))] if len(spans) else spans
-        sentence_tf = self.matches(sentence_ids, sentence_ids + 1, columns).counts()
+        sentence_tf = self.matches(sentence_ids, columns).counts()
         prefix = np.vstack([np.zeros((1, len(columns))), np.cumsum(sentence_tf, axis=0)])
         passage_tf = prefix[np.searchsorted(sentence_ids, last) + 1] - prefix[np.searchsorted(sentence_ids, first)]
         return sentence_ids, sentence_tf, passage_tf

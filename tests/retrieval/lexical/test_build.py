@@ -15,6 +15,7 @@ from retrieval.engine import build_index, index_folder
 from retrieval.errors import IndexWriteError
 from retrieval.lexical import build, storage
 from retrieval.lexical.index import IndexParams, TfidfIndex, membership
+from retrieval.lexical.rows import decode_rows, encode_rows
 
 CITIES = ["القاهرة", "دمشق", "بغداد", "الرباط", "تونس", "عمان", "الرياض", "الدوحة", "بيروت", "صنعاء"]
 
@@ -39,6 +40,10 @@ def built(store: Store, folder: Path, chunk_articles: int) -> TfidfIndex:
 TABLES = ("sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last", "s_flags")
 
 
+def sentence_columns(index: TfidfIndex) -> np.ndarray:
+    return decode_rows(index.s_indptr_, index.s_lo_, index.s_blocks_, index.n_blocks)
+
+
 def by_term(index: TfidfIndex) -> dict[str, object]:
     """Everything the index holds, keyed by term instead of column (columns are numbered as terms are met)."""
     terms = np.empty(len(index.vocabulary_), dtype=object)
@@ -51,7 +56,8 @@ def by_term(index: TfidfIndex) -> dict[str, object]:
                 for c in range(len(terms)) if indptr[c + 1] > indptr[c]}
 
     def rows(prefix: str) -> list[dict[str, int]]:
-        indptr, indices, tf = (getattr(index, f"{prefix}_{part}_") for part in ("indptr", "indices", "tf"))
+        indptr, tf = getattr(index, f"{prefix}_indptr_"), getattr(index, f"{prefix}_tf_")
+        indices = sentence_columns(index) if prefix == "s" else index.t_indices_
         return [dict(zip(terms[indices[indptr[r] : indptr[r + 1]]].tolist(), tf[indptr[r] : indptr[r + 1]].tolist(), strict=True))
                 for r in range(len(indptr) - 1)]
 
@@ -78,7 +84,7 @@ def test_a_build_in_chunks_holds_what_a_build_in_one_chunk_holds(corpus: Store, 
 def test_idf_and_norms_are_scikit_learns(corpus: Store, tmp_path: Path) -> None:
     index = built(corpus, tmp_path / "index", chunk_articles=3)
     shape = (index.n_sentences, len(index.idf_))
-    sentences = sparse.csr_matrix((index.s_tf_.astype(np.float32), index.s_indices_, index.s_indptr_), shape=shape)
+    sentences = sparse.csr_matrix((index.s_tf_.astype(np.float32), sentence_columns(index), index.s_indptr_), shape=shape)
     passages = membership(index.pass_first_, index.pass_last_, index.n_sentences) @ sentences
     transformer = TfidfTransformer(sublinear_tf=True).fit(passages)
     assert np.array_equal(index.idf_, transformer.idf_.astype(np.float32))
@@ -131,3 +137,11 @@ def test_an_abandoned_build_folder_is_removed_by_the_next_build(corpus: Store, t
     built(corpus, folder, chunk_articles=4)
     assert not abandoned.exists() and live.exists()
     live_lock.close()
+
+
+def test_rows_in_two_bytes_give_back_their_columns() -> None:
+    indptr = np.array([0, 3, 3, 7, 8])
+    columns = np.array([5, 65_535, 65_536, 0, 70_000, 200_000, 200_001, 131_071])  # sorted within each row
+    lo, blocks = encode_rows(indptr, columns, 4)
+    assert lo.dtype == np.uint16 and blocks.tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 2, 0, 1, 0, 0]
+    assert decode_rows(indptr, lo, blocks, 4).tolist() == columns.tolist()
