@@ -232,20 +232,27 @@ class IndexBuilder:
             totals += spill.lengths(n_terms)
         if kept is not None:
             totals *= kept
-        indices = ArrayWriter(self.staging, f"{prefix}_indices", np.int32)
-        counts = ArrayWriter(self.staging, f"{prefix}_tf", np.uint8)
+        # Passage ids in two bytes (rows.py); article ids, read by binary search, stay whole.
+        writers = {f"{prefix}_tf": ArrayWriter(self.staging, f"{prefix}_tf", np.uint8)}
+        if prefix == "p":
+            writers |= {"p_lo": ArrayWriter(self.staging, "p_lo", np.uint16), "p_blocks": ArrayWriter(self.staging, "p_blocks", np.uint32)}
+        else:
+            writers["d_indices"] = ArrayWriter(self.staging, "d_indices", np.int32)
         per_row = np.zeros(n_rows, dtype=np.float64)
         for t0, lengths, rows, tf in merged_postings(spills, totals, kept, spills[0].specs["tf"][0] if spills else np.uint8):
-            indices.append(rows)
-            counts.append(np.minimum(tf, MAX_TF))
+            writers[f"{prefix}_tf"].append(np.minimum(tf, MAX_TF))
             columns = np.repeat(np.arange(t0, t0 + len(lengths)), lengths)
             if prefix == "p":  # Σ_t ((1 + ln tf) · idf(t))², each passage's squared norm
+                lo, blocks = encode_rows(np.concatenate([[0], np.cumsum(lengths)]), rows, high_blocks(n_rows))
+                writers["p_lo"].append(lo)
+                writers["p_blocks"].append(blocks)
                 per_row += np.bincount(rows, weights=(tf_table[tf] * idf[columns]).astype(np.float64) ** 2, minlength=n_rows)
             else:  # an article's length: its word terms' counts, the title's twice
+                writers["d_indices"].append(rows)
                 per_row += np.bincount(rows, weights=tf.astype(np.float64), minlength=n_rows)
         for spill in spills:
             spill.remove()
-        specs = {f"{prefix}_indices": indices.close(), f"{prefix}_tf": counts.close()}
+        specs = {name: writer.close() for name, writer in writers.items()}
         specs[f"{prefix}_indptr"] = write_array(self.staging, f"{prefix}_indptr", np.concatenate([[0], np.cumsum(totals)]).astype(np.int64))
         if prefix == "p":
             norms = np.sqrt(per_row).astype(np.float32)

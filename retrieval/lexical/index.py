@@ -27,7 +27,7 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.lexical.rows import decode_rows, encode_rows, high_blocks, row_columns
+from retrieval.lexical.rows import decode_rows, encode_rows, high_blocks, join_halves
 from retrieval.lexical.storage import new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
@@ -74,7 +74,7 @@ class TfidfIndex:
     _ARRAYS = (
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
         "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
-        "p_indptr", "p_indices", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf",
+        "p_indptr", "p_lo", "p_blocks", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf",
         "d_indptr", "d_indices", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
     )
 
@@ -139,9 +139,12 @@ class TfidfIndex:
         new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
         new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
         # Postings: each term's new postings go after its old ones (new passage and article ids are all higher).
-        (new.p_indptr_, new.p_indices_, new.p_tf_), added_per_term = _append_postings(
-            (self.p_indptr_, self.p_indices_, self.p_tf_), (delta.p_indptr_, delta.p_indices_, delta.p_tf_), column_of, n_terms, n_passages
+        old_passages = decode_rows(self.p_indptr_, self.p_lo_, self.p_blocks_, self.passage_blocks)
+        delta_passages = decode_rows(delta.p_indptr_, delta.p_lo_, delta.p_blocks_, delta.passage_blocks)
+        (new.p_indptr_, passages, new.p_tf_), added_per_term = _append_postings(
+            (self.p_indptr_, old_passages, self.p_tf_), (delta.p_indptr_, delta_passages, delta.p_tf_), column_of, n_terms, n_passages
         )
+        new.p_lo_, new.p_blocks_ = encode_rows(new.p_indptr_, passages, high_blocks(n_passages + delta.n_passages))
         (new.d_indptr_, new.d_indices_, new.d_tf_), _ = _append_postings(
             (self.d_indptr_, self.d_indices_, self.d_tf_), (delta.d_indptr_, delta.d_indices_, delta.d_tf_), column_of, n_terms, n_docs
         )
@@ -258,7 +261,8 @@ class TfidfIndex:
         if not len(columns):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         starts, ends = self.p_indptr_[columns].tolist(), self.p_indptr_[columns + 1].tolist()
-        rows = np.concatenate([self.p_indices_[s:e] for s, e in zip(starts, ends, strict=True)])
+        low = np.concatenate([self.p_lo_[s:e] for s, e in zip(starts, ends, strict=True)])
+        rows = join_halves(low, self.p_blocks_, columns, self.passage_blocks)
         tf = np.concatenate([self.p_tf_[s:e] for s, e in zip(starts, ends, strict=True)])
         factors = np.repeat(weights * self.idf_[columns], np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._tf_table[tf] * factors)
@@ -351,7 +355,7 @@ class TfidfIndex:
         offsets = np.cumsum(lengths) - lengths
         owner = np.repeat(np.arange(len(row_ids)), lengths)
         positions = np.arange(int(lengths.sum())) + np.repeat(first - offsets, lengths)
-        found = row_columns(self.s_lo_, self.s_blocks_, row_ids, positions, self.n_blocks) if rows == "s" else self.t_indices_[positions]
+        found = join_halves(self.s_lo_[positions], self.s_blocks_, row_ids, self.n_blocks) if rows == "s" else self.t_indices_[positions]
         table = self._position_table()
         table[columns] = np.arange(1, len(columns) + 1)
         try:
@@ -365,6 +369,11 @@ class TfidfIndex:
     def n_blocks(self) -> int:
         """Blocks of 65,536 columns the sentence rows are split into (``rows.py``)."""
         return high_blocks(len(self.idf_))
+
+    @cached_property
+    def passage_blocks(self) -> int:
+        """Blocks of 65,536 passages the passage postings are split into (``rows.py``)."""
+        return high_blocks(self.n_passages)
 
     def _position_table(self) -> np.ndarray:
         table = getattr(self._scratch, "table", None)

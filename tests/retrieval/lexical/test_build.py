@@ -51,7 +51,8 @@ def by_term(index: TfidfIndex) -> dict[str, object]:
         terms[column] = term
 
     def postings(prefix: str) -> dict[str, list[tuple[int, int]]]:
-        indptr, indices, tf = (getattr(index, f"{prefix}_{part}_") for part in ("indptr", "indices", "tf"))
+        indptr, tf = getattr(index, f"{prefix}_indptr_"), getattr(index, f"{prefix}_tf_")
+        indices = decode_rows(indptr, index.p_lo_, index.p_blocks_, index.passage_blocks) if prefix == "p" else index.d_indices_
         return {terms[c]: list(zip(indices[indptr[c] : indptr[c + 1]].tolist(), tf[indptr[c] : indptr[c + 1]].tolist(), strict=True))
                 for c in range(len(terms)) if indptr[c + 1] > indptr[c]}
 
