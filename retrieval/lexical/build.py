@@ -232,23 +232,21 @@ class IndexBuilder:
             totals += spill.lengths(n_terms)
         if kept is not None:
             totals *= kept
-        # Passage ids in two bytes (rows.py); article ids, read by binary search, stay whole.
-        writers = {f"{prefix}_tf": ArrayWriter(self.staging, f"{prefix}_tf", np.uint8)}
-        if prefix == "p":
-            writers |= {"p_lo": ArrayWriter(self.staging, "p_lo", np.uint16), "p_blocks": ArrayWriter(self.staging, "p_blocks", np.uint32)}
-        else:
-            writers["d_indices"] = ArrayWriter(self.staging, "d_indices", np.int32)
+        # Passage and article ids in two bytes (rows.py).
+        writers = {
+            name: ArrayWriter(self.staging, name, dtype)
+            for name, dtype in ((f"{prefix}_lo", np.uint16), (f"{prefix}_blocks", np.uint32), (f"{prefix}_tf", np.uint8))
+        }
         per_row = np.zeros(n_rows, dtype=np.float64)
         for t0, lengths, rows, tf in merged_postings(spills, totals, kept, spills[0].specs["tf"][0] if spills else np.uint8):
+            lo, blocks = encode_rows(np.concatenate([[0], np.cumsum(lengths)]), rows, high_blocks(n_rows))
+            writers[f"{prefix}_lo"].append(lo)
+            writers[f"{prefix}_blocks"].append(blocks)
             writers[f"{prefix}_tf"].append(np.minimum(tf, MAX_TF))
-            columns = np.repeat(np.arange(t0, t0 + len(lengths)), lengths)
             if prefix == "p":  # Σ_t ((1 + ln tf) · idf(t))², each passage's squared norm
-                lo, blocks = encode_rows(np.concatenate([[0], np.cumsum(lengths)]), rows, high_blocks(n_rows))
-                writers["p_lo"].append(lo)
-                writers["p_blocks"].append(blocks)
+                columns = np.repeat(np.arange(t0, t0 + len(lengths)), lengths)
                 per_row += np.bincount(rows, weights=(tf_table[tf] * idf[columns]).astype(np.float64) ** 2, minlength=n_rows)
             else:  # an article's length: its word terms' counts, the title's twice
-                writers["d_indices"].append(rows)
                 per_row += np.bincount(rows, weights=tf.astype(np.float64), minlength=n_rows)
         for spill in spills:
             spill.remove()

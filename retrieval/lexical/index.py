@@ -27,7 +27,7 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.lexical.rows import decode_rows, encode_rows, high_blocks, join_halves
+from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves
 from retrieval.lexical.storage import new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
@@ -75,7 +75,7 @@ class TfidfIndex:
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
         "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
         "p_indptr", "p_lo", "p_blocks", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf",
-        "d_indptr", "d_indices", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
+        "d_indptr", "d_lo", "d_blocks", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
     )
 
     def __init__(self, params: IndexParams | None = None) -> None:
@@ -145,9 +145,12 @@ class TfidfIndex:
             (self.p_indptr_, old_passages, self.p_tf_), (delta.p_indptr_, delta_passages, delta.p_tf_), column_of, n_terms, n_passages
         )
         new.p_lo_, new.p_blocks_ = encode_rows(new.p_indptr_, passages, high_blocks(n_passages + delta.n_passages))
-        (new.d_indptr_, new.d_indices_, new.d_tf_), _ = _append_postings(
-            (self.d_indptr_, self.d_indices_, self.d_tf_), (delta.d_indptr_, delta.d_indices_, delta.d_tf_), column_of, n_terms, n_docs
+        old_articles = decode_rows(self.d_indptr_, self.d_lo_, self.d_blocks_, self.document_blocks)
+        delta_articles = decode_rows(delta.d_indptr_, delta.d_lo_, delta.d_blocks_, delta.document_blocks)
+        (new.d_indptr_, articles, new.d_tf_), _ = _append_postings(
+            (self.d_indptr_, old_articles, self.d_tf_), (delta.d_indptr_, delta_articles, delta.d_tf_), column_of, n_terms, n_docs
         )
+        new.d_lo_, new.d_blocks_ = encode_rows(new.d_indptr_, articles, high_blocks(len(new.doc_ids_)))
         # Known terms keep their idf (and so every stored norm stays right); new terms' idf from the new size.
         total_passages = n_passages + delta.n_passages
         new_df = added_per_term[n_known:]
@@ -285,7 +288,8 @@ class TfidfIndex:
         starts, ends = self.d_indptr_[columns[rare]].tolist(), self.d_indptr_[columns[rare] + 1].tolist()
         if not sum(e - s for s, e in zip(starts, ends, strict=True)):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), True
-        rows = np.concatenate([self.d_indices_[s:e] for s, e in zip(starts, ends, strict=True)])
+        low = np.concatenate([self.d_lo_[s:e] for s, e in zip(starts, ends, strict=True)])
+        rows = join_halves(low, self.d_blocks_, columns[rare], self.document_blocks)
         tf = np.concatenate([self.d_tf_[s:e] for s, e in zip(starts, ends, strict=True)]).astype(np.float32)
         factors = np.repeat(weights[rare] * self.document_idf(columns[rare]), np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._bm25_tf(tf, self.d_len_[rows]) * factors)
@@ -299,16 +303,20 @@ class TfidfIndex:
         tf = np.zeros((len(doc_ids), len(columns)), dtype=np.float32)
         # Each word term's postings are sorted by article: a binary search finds the candidates in them,
         # touching a few pages instead of every sentence row of every candidate.
+        # Within a term, each block of 65,536 articles is searched for the candidates of that block (rows.py).
         word = np.flatnonzero(self.is_word_[columns])
-        starts, ends = self.d_indptr_[columns[word]].tolist(), self.d_indptr_[columns[word] + 1].tolist()
-        targets = doc_ids.astype(self.d_indices_.dtype)
-        for at, start, end in zip(word.tolist(), starts, ends, strict=True):
-            if start == end:
-                continue
-            postings = self.d_indices_[start:end]
-            position = np.minimum(np.searchsorted(postings, targets), end - start - 1)
-            found = np.flatnonzero(postings[position] == targets)
-            tf[found, at] = self.d_tf_[start + position[found]]
+        blocks = self.d_blocks_.reshape(-1, self.document_blocks)[columns[word]].tolist()
+        target_block = doc_ids >> BLOCK_BITS
+        in_block = [np.flatnonzero(target_block == block) for block in range(self.document_blocks)]
+        target_low = [(doc_ids[wanted] & 0xFFFF).astype(np.uint16) for wanted in in_block]
+        for at, start, counts in zip(word.tolist(), self.d_indptr_[columns[word]].tolist(), blocks, strict=True):
+            for wanted, low, count in zip(in_block, target_low, counts, strict=True):
+                if count and len(wanted):
+                    postings = self.d_lo_[start : start + count]
+                    position = np.minimum(np.searchsorted(postings, low), count - 1)
+                    found = np.flatnonzero(postings[position] == low)
+                    tf[wanted[found], at] = self.d_tf_[start + position[found]]
+                start += count
         text_tf = np.maximum(tf - TITLE_WEIGHT * title_tf, 0)
         factors = weights * self.document_idf(columns)
         return (self._bm25_tf(tf, self.d_len_[doc_ids][:, None]) @ factors).astype(np.float32), title_tf, text_tf
@@ -369,6 +377,11 @@ class TfidfIndex:
     def n_blocks(self) -> int:
         """Blocks of 65,536 columns the sentence rows are split into (``rows.py``)."""
         return high_blocks(len(self.idf_))
+
+    @cached_property
+    def document_blocks(self) -> int:
+        """Blocks of 65,536 articles the article postings are split into (``rows.py``)."""
+        return high_blocks(len(self.doc_ids_))
 
     @cached_property
     def passage_blocks(self) -> int:

@@ -175,8 +175,8 @@ def damage_meta(folder: Path) -> str:
 
 
 def damage_delete(folder: Path) -> str:
-    (folder / "d_indices.bin").unlink()
-    return "deleted d_indices.bin"
+    (folder / "d_lo.bin").unlink()
+    return "deleted d_lo.bin"
 
 
 def damage_vocabulary(folder: Path) -> str:

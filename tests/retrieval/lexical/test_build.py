@@ -52,7 +52,8 @@ def by_term(index: TfidfIndex) -> dict[str, object]:
 
     def postings(prefix: str) -> dict[str, list[tuple[int, int]]]:
         indptr, tf = getattr(index, f"{prefix}_indptr_"), getattr(index, f"{prefix}_tf_")
-        indices = decode_rows(indptr, index.p_lo_, index.p_blocks_, index.passage_blocks) if prefix == "p" else index.d_indices_
+        lo, blocks = getattr(index, f"{prefix}_lo_"), getattr(index, f"{prefix}_blocks_")
+        indices = decode_rows(indptr, lo, blocks, index.passage_blocks if prefix == "p" else index.document_blocks)
         return {terms[c]: list(zip(indices[indptr[c] : indptr[c + 1]].tolist(), tf[indptr[c] : indptr[c + 1]].tolist(), strict=True))
                 for c in range(len(terms)) if indptr[c + 1] > indptr[c]}
 

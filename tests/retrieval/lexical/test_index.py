@@ -4,15 +4,17 @@ from pathlib import Path
 
 from retrieval import Retriever
 from retrieval.lexical import index
+from retrieval.lexical.rows import decode_rows
 
 
 def article_postings(ix: index.TfidfIndex) -> dict[tuple[str, str], int]:
     """(article, term) → its count in the article postings, for the living articles."""
     terms = {column: term for term, column in ix.vocabulary_.items()}
     found = {}
+    articles = decode_rows(ix.d_indptr_, ix.d_lo_, ix.d_blocks_, ix.document_blocks)
     for column in range(len(ix.d_indptr_) - 1):
         for at in range(int(ix.d_indptr_[column]), int(ix.d_indptr_[column + 1])):
-            doc = int(ix.d_indices_[at])
+            doc = int(articles[at])
             if ix.doc_alive_[doc]:
                 found[(ix.doc_ids_[doc], terms[column])] = int(ix.d_tf_[at])
     return found
