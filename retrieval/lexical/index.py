@@ -28,7 +28,7 @@ from scipy import sparse
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
 from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves
-from retrieval.lexical.storage import new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
 
@@ -217,6 +217,7 @@ class TfidfIndex:
         try:
             for name in cls._ARRAYS:
                 setattr(index, name + "_", read_array(folder, name, *meta["arrays"][name]))
+            index.texts_ = TextFile(folder / "text_bytes.bin")
             with open(folder / "vocabulary.pkl", "rb") as handle:
                 index.vocabulary_ = pickle.load(handle)
             documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
@@ -235,7 +236,7 @@ class TfidfIndex:
         return len(self.pass_first_)
 
     def sentence_text(self, i: int) -> str:
-        return bytes(self.text_bytes_[self.text_offsets_[i] : self.text_offsets_[i + 1]]).decode("utf-8")
+        return self.texts_.read(int(self.text_offsets_[i]), int(self.text_offsets_[i + 1]))
 
     def term_ids(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known terms of a text as (sorted column ids, sublinear tf-idf weights), L2-normalized; unknown terms dropped."""

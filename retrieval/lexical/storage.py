@@ -62,6 +62,18 @@ def read_array(folder: Path, name: str, dtype: str, length: int) -> np.ndarray:
     return np.asarray(np.memmap(Path(folder) / f"{name}.bin", dtype=np.dtype(dtype), mode="r", shape=(length,)))
 
 
+class TextFile:
+    """The sentences' UTF-8 texts, one file, read with ``pread``: a question reads four of them (its quotes), and
+    a read leaves the page in the OS's cache instead of mapping its neighbours into the process as a memory map
+    does (1,050 questions had 64 of SaudiNewsNet's 96 MiB of text mapped)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 (open while the index serves; closed with it)
+
+    def read(self, start: int, end: int) -> str:
+        return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+
+
 def new_staging(folder: Path) -> tuple[Path, IO[bytes]]:
     """A fresh, locked staging folder beside ``folder`` (abandoned ones removed first); the lock's handle."""
     folder = Path(folder)
