@@ -137,7 +137,6 @@ class ScaleReport:
     ingest_s: float
     index_s: float
     build_rss: int  # bytes, peak of the ingest-and-index process
-    build_workers_rss: int  # bytes, peak of the largest process it started to analyze words (0: none started)
     db_bytes: int
     index_bytes: int
     startup_s: float
@@ -157,7 +156,7 @@ class ScaleReport:
             f"== {self.scale}×: {self.articles:,} articles, {self.passages:,} passages, {self.sentences:,} sentences",
             f"ingest            {self.ingest_s:7.1f} s  ({self.articles / self.ingest_s:,.0f} articles/s)",
             f"index build       {self.index_s:7.1f} s  (ingest + index {self.ingest_s + self.index_s:.1f} s; "
-            f"peak RSS {self.build_rss / mib:,.0f} MiB, each word-analyzing worker at most {self.build_workers_rss / mib:,.0f} MiB)",
+            f"peak RSS {self.build_rss / mib:,.0f} MiB)",
             f"on disk           database {self.db_bytes / mib:,.0f} MiB, index {self.index_bytes / mib:,.0f} MiB",
             f"serving peak RSS  {self.serve_rss / mib:7,.0f} MiB  ({per_million:,.0f} MiB per million sentences; "
             f"{self.serve_anon / mib:,.0f} MiB anonymous, the rest index pages mapped from disk)",
@@ -226,7 +225,6 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         ingest_s=built["ingest_s"],
         index_s=built["index_s"],
         build_rss=built["rss"],
-        build_workers_rss=built["workers_rss"],
         db_bytes=folder_bytes(*db_files),
         index_bytes=folder_bytes(index_dir),
         startup_s=started["answered"] - started["spawned"],
@@ -302,7 +300,6 @@ def _child_build(db: str, data: str) -> dict:
     return {
         "articles": report.documents, "passages": report.passages, "sentences": report.sentences,
         "ingest_s": ingested - started, "index_s": indexed - ingested, "rss": _peak_rss(),
-        "workers_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
     }
 
 
