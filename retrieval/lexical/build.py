@@ -23,7 +23,7 @@ from scipy import sparse
 
 from retrieval.lexical.index import MAX_TF, TITLE_WEIGHT, CorpusTables, IndexParams, headings, membership, row_norms, tf_weights
 from retrieval.lexical.rows import encode_rows, high_blocks
-from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, read_range, swap_in, write_array, write_metadata
 from retrieval.lexical.terms import TermCounter
 from retrieval.text.arabic import HEADING
 
@@ -43,13 +43,13 @@ class PostingSpill:
             "tf": write_array(folder, f"{name}.tf", counts.data.astype(tf_dtype)),
         }
 
-    def array(self, part: str) -> np.ndarray:
-        return read_array(self.folder, f"{self.name}.{part}", *self.specs[part])
+    def read(self, part: str, start: int, stop: int) -> np.ndarray:
+        return read_range(self.folder, f"{self.name}.{part}", self.specs[part][0], start, stop)
 
     def lengths(self, n_terms: int) -> np.ndarray:
         """Postings per term, over a vocabulary of ``n_terms`` (terms born after this chunk hold none here)."""
         lengths = np.zeros(n_terms, dtype=np.int64)
-        lengths[: self.n_terms] = np.diff(self.array("indptr"))
+        lengths[: self.n_terms] = np.diff(self.read("indptr", 0, self.n_terms + 1))
         return lengths
 
     def remove(self) -> None:
@@ -75,7 +75,7 @@ def merged_postings(
             if t0 >= spill.n_terms:
                 continue
             t_end = min(t1, spill.n_terms)
-            indptr = spill.array("indptr")[t0 : t_end + 1]
+            indptr = spill.read("indptr", t0, t_end + 1)
             have = np.diff(indptr)
             if kept is not None:
                 have = have * kept[t0:t_end]
@@ -84,10 +84,11 @@ def merged_postings(
                 continue
             before = np.cumsum(have) - have
             step = np.arange(total)
-            source = step + np.repeat(indptr[:-1] - before, have)
+            first = int(indptr[0])  # the block's postings in this spill are one run of it, read at once
+            source = step + np.repeat(indptr[:-1] - before, have) - first
             target = step + np.repeat(out_start[: t_end - t0] - before, have)
-            rows[target] = spill.array("rows")[source]
-            tf[target] = spill.array("tf")[source]
+            rows[target] = spill.read("rows", first, int(indptr[-1]))[source]
+            tf[target] = spill.read("tf", first, int(indptr[-1]))[source]
             out_start[: t_end - t0] += have
         yield t0, lengths, rows, tf
 
@@ -265,36 +266,36 @@ class IndexBuilder:
     ) -> dict[str, tuple[str, int]]:
         """The sentence rows' columns in two bytes (``rows.py``: ``s_lo``, ``s_blocks``) and their norms (``s_norm``)."""
         indptr = read_array(self.staging, "s_indptr", *specs["s_indptr"])
-        indices = read_array(self.staging, "s_indices", *specs.pop("s_indices"))
-        tf = read_array(self.staging, "s_tf", *specs["s_tf"])
+        indices_type, tf_type = specs.pop("s_indices")[0], specs["s_tf"][0]
         writers = {name: ArrayWriter(self.staging, name, dtype) for name, dtype in (("s_lo", np.uint16), ("s_blocks", np.uint32))}
         norms = np.ones(self.n_sentences, dtype=np.float32)
         for r0, r1 in _row_blocks(indptr):
             start, end = int(indptr[r0]), int(indptr[r1])
             local = indptr[r0 : r1 + 1] - start
-            lo, blocks = encode_rows(local, indices[start:end], n_blocks)
+            indices = read_range(self.staging, "s_indices", indices_type, start, end)
+            lo, blocks = encode_rows(local, indices, n_blocks)
             writers["s_lo"].append(lo)
             writers["s_blocks"].append(blocks)
-            norms[r0:r1] = row_norms(local, indices[start:end], tf[start:end], idf, tf_table)
-        del indptr, indices, tf
+            norms[r0:r1] = row_norms(local, indices, read_range(self.staging, "s_tf", tf_type, start, end), idf, tf_table)
+        del indptr
         (self.staging / "s_indices.bin").unlink()
         return {**{name: writer.close() for name, writer in writers.items()}, "s_norm": write_array(self.staging, "s_norm", norms)}
 
     def _word_titles(self, specs: dict[str, tuple[str, int]], is_word: np.ndarray) -> dict[str, tuple[str, int]]:
         """The title rows with their word terms only (``t_``), from all their terms (``title_``)."""
         indptr = read_array(self.staging, "title_indptr", *specs.pop("title_indptr"))
-        indices = read_array(self.staging, "title_indices", *specs.pop("title_indices"))
-        tf = read_array(self.staging, "title_tf", *specs.pop("title_tf"))
+        indices_type, tf_type = specs.pop("title_indices")[0], specs.pop("title_tf")[0]
         writers = {name: ArrayWriter(self.staging, name, dtype) for name, dtype in (("t_indices", np.int32), ("t_tf", np.uint8))}
         kept_per_row = np.zeros(len(indptr) - 1, dtype=np.int64)
         for r0, r1 in _row_blocks(indptr):
             start, end = int(indptr[r0]), int(indptr[r1])
-            kept = is_word[indices[start:end]]
-            writers["t_indices"].append(indices[start:end][kept])
-            writers["t_tf"].append(tf[start:end][kept])
+            indices = read_range(self.staging, "title_indices", indices_type, start, end)
+            kept = is_word[indices]
+            writers["t_indices"].append(indices[kept])
+            writers["t_tf"].append(read_range(self.staging, "title_tf", tf_type, start, end)[kept])
             owner = np.repeat(np.arange(r1 - r0), np.diff(indptr[r0 : r1 + 1]))
             kept_per_row[r0:r1] = np.bincount(owner[kept], minlength=r1 - r0)
-        del indptr, indices, tf
+        del indptr
         for name in ("title_indptr", "title_indices", "title_tf"):
             (self.staging / f"{name}.bin").unlink()
         result = {name: writer.close() for name, writer in writers.items()}

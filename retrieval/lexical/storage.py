@@ -74,6 +74,13 @@ class TextFile:
         return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
 
 
+def read_range(folder: Path, name: str, dtype: str, start: int, stop: int) -> np.ndarray:
+    """Values ``start:stop`` of an array, read rather than mapped: a build reads its spills back a block at a
+    time, and mapped pages would stay in its RSS until the end."""
+    dtype_ = np.dtype(dtype)
+    return np.fromfile(Path(folder) / f"{name}.bin", dtype=dtype_, count=stop - start, offset=start * dtype_.itemsize)
+
+
 def new_staging(folder: Path) -> tuple[Path, IO[bytes]]:
     """A fresh, locked staging folder beside ``folder`` (abandoned ones removed first); the lock's handle."""
     folder = Path(folder)
