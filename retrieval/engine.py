@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import shutil
 import threading
 import time
 from collections.abc import Callable
@@ -27,7 +28,8 @@ import numpy as np
 from retrieval.answers import Answer, CorpusStats, IngestReport, Problem, Quote
 from retrieval.corpus.store import Store
 from retrieval.corpus.upload import UploadReport, check_upload, free_name, safe_name
-from retrieval.errors import IndexMismatch
+from retrieval.errors import IndexMismatch, IndexWriteError
+from retrieval.lexical.build import IndexBuilder
 from retrieval.lexical.index import CorpusTables, IndexParams, TfidfIndex
 from retrieval.question.conversation import Context, reading
 from retrieval.question.language import ARABIC, ENGLISH, FRENCH, question_language
@@ -45,6 +47,9 @@ QUESTION_CACHE = 4096  # question vectors kept (1.5 KB each)
 CLARIFY_SHARE = 0.9
 CLARIFY_BELOW = 0.5
 Progress = Callable[[str], None]
+# Articles counted at a time by a build: what a build holds beyond the vocabulary grows with this, not with the
+# corpus. SaudiNewsNet's 4,000 articles are 42,000 sentences, about 150 MB while counted.
+CHUNK_ARTICLES = 4_000
 
 
 def index_folder(db_path: Path) -> Path:
@@ -281,27 +286,51 @@ def load_or_build(store: Store, params: IndexParams, progress: Progress | None =
         return TfidfIndex.load(folder, params, version)
     except IndexMismatch as why:
         log.info("building the index (%s)", why)
-    index = TfidfIndex(params).fit(corpus_tables(store), version, progress)
-    index.save(folder)
+    build_index(store, folder, params, progress)
     return TfidfIndex.load(folder, params, version)
+
+
+def build_index(
+    store: Store, folder: Path, params: IndexParams, progress: Progress | None = None, doc_ids: list[str] | None = None,
+    chunk_articles: int = CHUNK_ARTICLES,
+) -> None:
+    """Build the index of the stored corpus (or of the given articles) into ``folder``, a chunk of articles at a
+    time; IndexWriteError, the folder as it was, if the disk fails it (full, read-only)."""
+    version = store.corpus_version
+    try:
+        with IndexBuilder(folder, params, progress) as builder:
+            for ids in store.document_chunks(chunk_articles, doc_ids):
+                builder.add(corpus_tables(store, ids))
+            builder.finish(version)
+    except OSError as error:
+        raise IndexWriteError(f"cannot write the index at {folder}: {error}; the previous index still serves") from error
 
 
 def extend_index(store: Store, index: TfidfIndex, report: IngestReport, progress: Progress | None = None) -> TfidfIndex:
     """The index with the report's new and updated articles appended and its updated and removed ones retired."""
-    fresh = corpus_tables(store, list(report.added + report.updated))
-    extended = index.extend(fresh, set(report.updated + report.removed), store.corpus_version, progress)
     folder = index_folder(store.path)
-    extended.save(folder)
+    delta_folder = folder.with_name(folder.name + ".delta")
+    try:
+        build_index(store, delta_folder, index.params, progress, list(report.added + report.updated))
+        delta = TfidfIndex.load(delta_folder, index.params, store.corpus_version)
+        extended = index.extend(delta, set(report.updated + report.removed), store.corpus_version)
+        try:
+            extended.save(folder)
+        except OSError as error:
+            raise IndexWriteError(f"cannot write the index at {folder}: {error}; the previous index still serves") from error
+    finally:
+        shutil.rmtree(delta_folder, ignore_errors=True)
     return TfidfIndex.load(folder, index.params, store.corpus_version)
 
 
-def corpus_tables(store: Store, doc_ids: list[str] | None = None) -> CorpusTables:
-    """Read the corpus (or the given articles) out of the store as the index's parallel arrays (sentences in document order)."""
+def corpus_tables(store: Store, doc_ids: list[int]) -> CorpusTables:
+    """Read these articles (store row ids, in order) out of the store as the index's parallel arrays (sentences in
+    document order)."""
     documents, sentences, passages = store.corpus_rows(doc_ids)
     keys = np.array([row[0] for row in documents], dtype=np.int64)
     texts = [row[4] for row in documents]
     sent_doc = np.searchsorted(keys, sentences[:, 0]).astype(np.int32)
-    first_of_doc = np.searchsorted(sentences[:, 0], keys)  # global index of each document's first sentence
+    first_of_doc = np.searchsorted(sentences[:, 0], keys)  # index of each document's first sentence
     pass_doc = np.searchsorted(keys, passages[:, 0])
     return CorpusTables(
         doc_ids=[row[1] for row in documents],

@@ -15,3 +15,7 @@ class IndexMismatch(RetrievalError):
 
 class ModelMismatch(RetrievalError):
     """The model file is missing, damaged, or was fitted with another analyzer or other features: refit, never guess."""
+
+
+class IndexWriteError(RetrievalError):
+    """The index could not be written (a full or read-only disk): the previous index is kept and still serves."""

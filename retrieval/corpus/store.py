@@ -13,7 +13,7 @@ import logging
 import sqlite3
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -145,31 +145,41 @@ class Store:
         rows = self.db.execute(f"SELECT doc_id, source, published FROM documents WHERE doc_id IN ({marks})", doc_ids)
         return {doc_id: (source or None, published or None) for doc_id, source, published in rows.fetchall()}
 
-    def corpus_rows(
-        self, doc_ids: list[str] | None = None
-    ) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:
-        """The corpus (or just the given articles) for indexing: documents (id, doc_id, title, url, text) in id
-        order, then sentences (document, number, paragraph, start, end) and passages (document, first_sentence,
-        last_sentence) as int64 arrays, ordered by document and number."""
-        wanted_documents, wanted_chunks = "", ""
-        if doc_ids is not None:
+    def document_chunks(self, size: int, doc_ids: list[str] | None = None) -> Iterator[list[int]]:
+        """The row ids of the corpus's articles (or of the given ones) in order, ``size`` at a time: what an index
+        build reads one after the other."""
+        if doc_ids is None:
+            rows = self.db.execute("SELECT id FROM documents ORDER BY id")
+        else:
             self.db.execute("CREATE TEMP TABLE IF NOT EXISTS wanted (doc_id TEXT PRIMARY KEY)")
             self.db.execute("DELETE FROM wanted")
             self.db.conn.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", [(d,) for d in doc_ids])
-            wanted_documents = "WHERE doc_id IN (SELECT doc_id FROM wanted)"
-            wanted_chunks = f"WHERE document IN (SELECT id FROM documents {wanted_documents})"
-        documents = self.db.execute(f"SELECT id, doc_id, title, url, text FROM documents {wanted_documents} ORDER BY id").fetchall()
-        sentences = self.db.execute(
-            f"SELECT document, number, paragraph, start, end FROM sentences {wanted_chunks} ORDER BY document, number"
-        )
-        passages = self.db.execute(
-            f"SELECT document, first_sentence, last_sentence FROM passages {wanted_chunks} ORDER BY document, number"
-        )
-        return (
-            documents,
-            np.array(sentences.fetchall(), dtype=np.int64).reshape(-1, 5),
-            np.array(passages.fetchall(), dtype=np.int64).reshape(-1, 3),
-        )
+            rows = self.db.execute("SELECT id FROM documents WHERE doc_id IN (SELECT doc_id FROM wanted) ORDER BY id")
+        ids = [row[0] for row in rows.fetchall()]
+        for start in range(0, len(ids), size):
+            yield ids[start : start + size]
+
+    def corpus_rows(self, ids: list[int]) -> tuple[list[tuple[int, str, str, str | None, str]], np.ndarray, np.ndarray]:
+        """These articles (row ids, ascending) for indexing: documents (id, doc_id, title, url, text) in id order,
+        then sentences (document, number, paragraph, start, end) and passages (document, first_sentence,
+        last_sentence) as int64 arrays, ordered by document and number."""
+        if not ids:
+            return [], np.zeros((0, 5), dtype=np.int64), np.zeros((0, 3), dtype=np.int64)
+        span = [ids[0], ids[-1]]
+        documents = self.db.execute(
+            "SELECT id, doc_id, title, url, text FROM documents WHERE id BETWEEN ? AND ? ORDER BY id", span
+        ).fetchall()
+        if len(documents) != len(ids):  # a few articles among others (an extension): those only
+            chosen = set(ids)
+            documents = [row for row in documents if row[0] in chosen]
+        wanted = np.array([row[0] for row in documents], dtype=np.int64)
+        sentences = np.array(self.db.execute(
+            "SELECT document, number, paragraph, start, end FROM sentences WHERE document BETWEEN ? AND ? ORDER BY document, number", span
+        ).fetchall(), dtype=np.int64).reshape(-1, 5)
+        passages = np.array(self.db.execute(
+            "SELECT document, first_sentence, last_sentence FROM passages WHERE document BETWEEN ? AND ? ORDER BY document, number", span
+        ).fetchall(), dtype=np.int64).reshape(-1, 3)
+        return documents, sentences[np.isin(sentences[:, 0], wanted)], passages[np.isin(passages[:, 0], wanted)]
 
     def ingest(self, data_dir: Path, progress: Progress | None = None) -> IngestReport:
         """Bring the store up to date with the folder; see the module docstring. Progress: a line per 1,000 articles."""

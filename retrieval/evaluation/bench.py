@@ -141,6 +141,7 @@ class ScaleReport:
     index_bytes: int
     startup_s: float
     serve_rss: int  # bytes, peak of a process that opened the retriever and answered every question
+    serve_anon: int  # bytes of it not backed by the index's files (Python objects, arrays in memory) at the end
     isnad: Latency
     alone: Latency  # «ومتى حدث ذلك؟» asked alone after each of the first questions …
     follow_up: Latency  # … and as a follow-up of it (context found, read, answered, remembered)
@@ -157,7 +158,8 @@ class ScaleReport:
             f"index build       {self.index_s:7.1f} s  (ingest + index {self.ingest_s + self.index_s:.1f} s; "
             f"peak RSS {self.build_rss / mib:,.0f} MiB)",
             f"on disk           database {self.db_bytes / mib:,.0f} MiB, index {self.index_bytes / mib:,.0f} MiB",
-            f"serving peak RSS  {self.serve_rss / mib:7,.0f} MiB  ({per_million:,.0f} MiB per million sentences)",
+            f"serving peak RSS  {self.serve_rss / mib:7,.0f} MiB  ({per_million:,.0f} MiB per million sentences; "
+            f"{self.serve_anon / mib:,.0f} MiB anonymous, the rest index pages mapped from disk)",
             f"restart → answer  {self.startup_s:7.2f} s  (process start, imports, Retriever.open on the saved index, first ask)",
             f"isnad ask         {self.isnad}",
             f"a follow-up       alone {self.alone}",
@@ -227,6 +229,7 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         index_bytes=folder_bytes(index_dir),
         startup_s=started["answered"] - started["spawned"],
         serve_rss=served["rss"],
+        serve_anon=served["anon"],
         isnad=Latency.of(served["ms"]),
         alone=Latency.of(served["alone_ms"]),
         follow_up=Latency.of(served["follow_up_ms"]),
@@ -266,6 +269,15 @@ def _remove(path: Path) -> None:
 # -- the measuring processes ------------------------------------------------------------------------------------
 def _peak_rss() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+
+
+def _anonymous_rss() -> int:
+    """Resident bytes not backed by a file: what the kernel cannot drop and read again from the index."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    return 0
 
 
 def _stderr(message: str) -> None:
@@ -331,7 +343,7 @@ def _child_serve(db: str, questions: str, encoder: str = "none") -> dict:
         Turn.of(FOLLOW_UP, retriever.ask(FOLLOW_UP, context=context), context)
         followed.append((time.perf_counter() - before) * 1000)
     return {
-        "ms": samples, "rss": _peak_rss(), "models": models, "vectors": retriever.vector_coverage,
+        "ms": samples, "rss": _peak_rss(), "anon": _anonymous_rss(), "models": models, "vectors": retriever.vector_coverage,
         "alone_ms": alone, "follow_up_ms": followed,
     }
 

@@ -4,22 +4,20 @@ Weights: w(t, x) = (1 + ln tf(t, x)) · idf(t), idf(t) = ln((1 + n) / (1 + df(t)
 passages, every row L2-normalized, so a dot product is a cosine. A passage's counts are the sum of its
 sentences' counts (sentences are analyzed once).
 
-Saved to a folder beside the database: arrays as `.npy` (memory-mapped when loaded, so a restart is
-fast and the OS shares pages), the vocabulary, and `meta.json` with the parameters, the analyzer
-version and the corpus version it was built from; a folder that does not match is refused.
+Built by ``retrieval/lexical/build.py`` (chunk by chunk, in bounded memory) into a folder beside the database:
+raw arrays (memory-mapped when loaded, so a restart is fast and the OS shares pages; ``storage.py``), the
+vocabulary, and `meta.json` with the parameters, the analyzer version and the corpus version it was built
+from; a folder that does not match is refused.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import multiprocessing
-import os
 import pickle
 import shutil
 import threading
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property, partial
 from pathlib import Path
@@ -29,11 +27,13 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.text.arabic import ANALYZER_VERSION, HEADING, analyze, token_cues, token_features, token_terms, tokenize
+from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves
+from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: raw arrays named in meta.json, built chunk by chunk
 # Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
 # terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
 MAX_STALE_SHARE = 0.1
@@ -74,63 +74,13 @@ class TfidfIndex:
     _ARRAYS = (
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
         "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
-        "p_indptr", "p_indices", "p_tf", "s_indptr", "s_indices", "s_tf",
-        "d_indptr", "d_indices", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
+        "p_indptr", "p_lo", "p_blocks", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf",
+        "d_indptr", "d_lo", "d_blocks", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
     )
 
     def __init__(self, params: IndexParams | None = None) -> None:
         self.params = params or IndexParams()
         self._scratch = threading.local()
-
-    # -- building -----------------------------------------------------------------------------------------
-    def fit(self, tables: CorpusTables, corpus_version: str, progress: Callable[[str], None] | None = None) -> TfidfIndex:
-        """Count every sentence's terms once, sum them into passages, keep raw counts and row norms.
-
-        Only counts (one byte each) and norms are stored; a weight is (1 + ln tf) · idf / norm when read.
-        That keeps the index at 5 bytes a posting instead of 8 (SaudiNewsNet: 1.4 GB before, with documents).
-        """
-        self.corpus_version_ = corpus_version
-        self.doc_ids_, self.titles_, self.urls_ = tables.doc_ids, tables.titles, tables.urls
-        for name in ("sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last"):
-            setattr(self, name + "_", np.asarray(getattr(tables, name), dtype=np.int32))
-        encoded = [text.encode("utf-8") for text in tables.sentence_texts]
-        self.text_offsets_ = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=self.text_offsets_[1:])
-        self.text_bytes_ = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-
-        n_passages, n_sentences = len(self.pass_first_), len(encoded)
-        # Titles are counted with the sentences (one vocabulary); a .jsonl article's title is not in its text.
-        all_counts, self.vocabulary_, flags, self.is_word_ = count_terms(
-            [*tables.sentence_texts, *tables.titles], self.params.ngrams, progress
-        )
-        counts, title_counts = all_counts[:n_sentences], all_counts[n_sentences:]
-        self.s_flags_ = flags[:n_sentences]
-        membership = _membership(self.pass_first_, self.pass_last_, n_sentences)
-        if progress:
-            progress(f"summing {n_passages:,} passages")
-        passage_counts = (membership @ counts).tocsc()
-        self.idf_ = _idf(passage_counts)
-        self.p_indptr_, self.p_indices_, self.p_tf_ = _compact(passage_counts)
-        self._fit_documents(tables, counts, title_counts)
-        self.p_norm_ = self._norms(passage_counts)
-        self.s_indptr_, self.s_indices_, self.s_tf_ = _compact(counts)
-        self.s_norm_ = self._norms(counts)
-        self.s_flags_[self._headings(tables)] |= HEADING
-        self.doc_alive_ = np.ones(len(self.doc_ids_), dtype=bool)
-        self.stale_documents_ = 0
-        return self
-
-    def _fit_documents(self, tables: CorpusTables, counts: sparse.csr_matrix, title_counts: sparse.csr_matrix) -> None:
-        """Whole articles as term-major postings of their word terms (no n-grams), the title counted TITLE_WEIGHT
-        times, for ranking articles by BM25; and the titles' own rows, for the title-match feature."""
-        words = _word_columns(counts, self.is_word_)
-        titles = _word_columns(title_counts, self.is_word_)
-        membership = _membership(self.doc_first, self.doc_last, len(tables.sent_doc))  # an article is a run of sentences
-        documents = (membership @ words + TITLE_WEIGHT * titles).tocsc()
-        self.d_indptr_, self.d_indices_, self.d_tf_ = _compact(documents)
-        self.d_len_ = np.asarray(documents.sum(axis=1)).ravel().astype(np.float32)
-        titles = titles.tocsr()
-        self.t_indptr_, self.t_indices_, self.t_tf_ = _compact(titles)
 
     def can_extend(self, change: IngestReport) -> bool:
         """Whether ``extend`` may absorb this change: idf is not recomputed for known terms, so the articles
@@ -139,10 +89,9 @@ class TfidfIndex:
         alive = int(np.count_nonzero(self.doc_alive_))
         return alive > 0 and self.stale_documents_ + changed <= MAX_STALE_SHARE * alive
 
-    def extend(
-        self, tables: CorpusTables, retired: set[str], corpus_version: str, progress: Callable[[str], None] | None = None
-    ) -> TfidfIndex:
-        """A new index: this one with ``tables``' articles appended and the ``retired`` ones marked dead.
+    def extend(self, delta: TfidfIndex, retired: set[str], corpus_version: str) -> TfidfIndex:
+        """A new index: this one with ``delta``'s articles (an index of the new articles alone) appended and the
+        ``retired`` ones marked dead.
 
         Appending costs what the new articles cost plus one copy of the arrays, instead of a full rebuild.
         Known terms keep their idf; new terms get one from the current passage count. Dead articles stay in
@@ -154,19 +103,18 @@ class TfidfIndex:
         latest = {doc_id: i for i, doc_id in enumerate(self.doc_ids_) if self.doc_alive_[i]}
         alive = np.array(self.doc_alive_, dtype=bool)
         alive[[latest[d] for d in retired if d in latest]] = False
-        new.doc_alive_ = np.concatenate([alive, np.ones(len(tables.doc_ids), dtype=bool)])
+        new.doc_alive_ = np.concatenate([alive, np.ones(len(delta.doc_ids_), dtype=bool)])
         new.doc_ids_, new.titles_, new.urls_ = (
-            self.doc_ids_ + tables.doc_ids, self.titles_ + tables.titles, self.urls_ + tables.urls
+            self.doc_ids_ + delta.doc_ids_, self.titles_ + delta.titles_, self.urls_ + delta.urls_
         )
-        new.stale_documents_ = self.stale_documents_ + len(tables.doc_ids) + len(retired)
-        if not tables.doc_ids:
+        new.stale_documents_ = self.stale_documents_ + len(delta.doc_ids_) + len(retired)
+        if not delta.doc_ids_:
             for name in self._ARRAYS:
                 if name != "doc_alive":
                     setattr(new, name + "_", getattr(self, name + "_"))
             new.vocabulary_ = self.vocabulary_
             return new
         n_docs, n_sentences, n_passages = len(self.doc_ids_), self.n_sentences, self.n_passages
-        delta = TfidfIndex(self.params).fit(tables, corpus_version, progress)
         shifts = {"sent_doc": n_docs, "pass_first": n_sentences, "pass_last": n_sentences}
         for name in ("sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
                      "s_flags", "s_norm", "p_norm", "text_bytes"):
@@ -182,26 +130,35 @@ class TfidfIndex:
         new.is_word_[:n_known] = self.is_word_
         new.is_word_[column_of] |= delta.is_word_
         # Sentence and title rows: appended (their columns renumbered, then re-sorted within each row).
-        rows = sparse.csr_matrix((delta.s_tf_, column_of[delta.s_indices_], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
-        new.s_indptr_, new.s_indices_, new.s_tf_ = _append_rows((self.s_indptr_, self.s_indices_, self.s_tf_), rows)
-        titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(tables.doc_ids), n_terms))
+        delta_columns = decode_rows(delta.s_indptr_, delta.s_lo_, delta.s_blocks_, delta.n_blocks)
+        rows = sparse.csr_matrix((delta.s_tf_, column_of[delta_columns], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
+        old_columns = decode_rows(self.s_indptr_, self.s_lo_, self.s_blocks_, self.n_blocks)
+        new.s_indptr_, columns, new.s_tf_ = _append_rows((self.s_indptr_, old_columns, self.s_tf_), rows)
+        new.s_lo_, new.s_blocks_ = encode_rows(new.s_indptr_, columns, high_blocks(n_terms))
+        titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(delta.doc_ids_), n_terms))
         new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
         new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
         # Postings: each term's new postings go after its old ones (new passage and article ids are all higher).
-        (new.p_indptr_, new.p_indices_, new.p_tf_), added_per_term = _append_postings(
-            (self.p_indptr_, self.p_indices_, self.p_tf_), (delta.p_indptr_, delta.p_indices_, delta.p_tf_), column_of, n_terms, n_passages
+        old_passages = decode_rows(self.p_indptr_, self.p_lo_, self.p_blocks_, self.passage_blocks)
+        delta_passages = decode_rows(delta.p_indptr_, delta.p_lo_, delta.p_blocks_, delta.passage_blocks)
+        (new.p_indptr_, passages, new.p_tf_), added_per_term = _append_postings(
+            (self.p_indptr_, old_passages, self.p_tf_), (delta.p_indptr_, delta_passages, delta.p_tf_), column_of, n_terms, n_passages
         )
-        (new.d_indptr_, new.d_indices_, new.d_tf_), _ = _append_postings(
-            (self.d_indptr_, self.d_indices_, self.d_tf_), (delta.d_indptr_, delta.d_indices_, delta.d_tf_), column_of, n_terms, n_docs
+        new.p_lo_, new.p_blocks_ = encode_rows(new.p_indptr_, passages, high_blocks(n_passages + delta.n_passages))
+        old_articles = decode_rows(self.d_indptr_, self.d_lo_, self.d_blocks_, self.document_blocks)
+        delta_articles = decode_rows(delta.d_indptr_, delta.d_lo_, delta.d_blocks_, delta.document_blocks)
+        (new.d_indptr_, articles, new.d_tf_), _ = _append_postings(
+            (self.d_indptr_, old_articles, self.d_tf_), (delta.d_indptr_, delta_articles, delta.d_tf_), column_of, n_terms, n_docs
         )
+        new.d_lo_, new.d_blocks_ = encode_rows(new.d_indptr_, articles, high_blocks(len(new.doc_ids_)))
         # Known terms keep their idf (and so every stored norm stays right); new terms' idf from the new size.
         total_passages = n_passages + delta.n_passages
         new_df = added_per_term[n_known:]
         new.idf_ = np.concatenate([self.idf_, (np.log((1 + total_passages) / (1 + new_df)) + 1).astype(np.float32)])
         # The delta's norms used its own idf: recompute them with the merged one.
-        new.s_norm_[n_sentences:] = new._norms(rows)
-        passage_counts = (_membership(delta.pass_first_, delta.pass_last_, delta.n_sentences) @ rows).tocsr()
-        new.p_norm_[n_passages:] = new._norms(passage_counts)
+        new.s_norm_[n_sentences:] = row_norms(rows.indptr, rows.indices, rows.data, new.idf_, self._tf_table)
+        passages = (membership(delta.pass_first_, delta.pass_last_, delta.n_sentences) @ rows).tocsr()
+        new.p_norm_[n_passages:] = row_norms(passages.indptr, passages.indices, passages.data, new.idf_, self._tf_table)
         return new
 
     def stats(self, titles: int = 10) -> CorpusStats:
@@ -218,62 +175,29 @@ class TfidfIndex:
     def has_dead(self) -> bool:
         return not bool(np.all(self.doc_alive_))
 
-    def _headings(self, tables: CorpusTables) -> np.ndarray:
-        """Sentences that are a whole paragraph with no closing punctuation: titles and sub-headings."""
-        if not len(tables.sent_doc):
-            return np.zeros(0, dtype=bool)
-        paragraph_key = tables.sent_doc.astype(np.int64) << 32 | tables.sent_paragraph
-        alone = np.ones(len(paragraph_key), dtype=bool)
-        same = paragraph_key[1:] == paragraph_key[:-1]
-        alone[1:] &= ~same
-        alone[:-1] &= ~same
-        unpunctuated = np.array([not text.rstrip().endswith(SENTENCE_CLOSERS) for text in tables.sentence_texts])
-        return alone & unpunctuated
-
-    def _norms(self, counts: sparse.spmatrix) -> np.ndarray:
-        """The L2 norm of each row's (1 + ln tf) · idf weights (1 for an empty row, so divisions stay finite).
-
-        Summed per row by bincount over the entries, so a CSC matrix needs no conversion.
-        """
-        if sparse.isspmatrix_csc(counts) or isinstance(counts, sparse.csc_array):
-            rows, columns = counts.indices, np.repeat(np.arange(counts.shape[1]), np.diff(counts.indptr))
-        else:
-            rows, columns = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr)), counts.indices
-        weights = self.tf_weight(np.minimum(counts.data, MAX_TF)) * self.idf_[columns]
-        norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=counts.shape[0])).astype(np.float32)
-        norms[norms == 0] = 1
-        return norms
-
     @cached_property
     def _tf_table(self) -> np.ndarray:
         """The tf weight of every one-byte count, for lookups."""
         return self.tf_weight(np.arange(MAX_TF + 1))
 
     def tf_weight(self, tf: np.ndarray) -> np.ndarray:
-        """1 + ln tf (0 where tf is 0), or tf itself without sublinear scaling."""
-        tf = tf.astype(np.float32)
-        return np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0).astype(np.float32) if self.params.sublinear_tf else tf
+        return tf_weights(tf, self.params.sublinear_tf)
 
     # -- persistence --------------------------------------------------------------------------------------
     def save(self, folder: Path) -> None:
-        """Write the index to ``folder`` atomically: built beside it, then swapped in by rename."""
+        """Write the index to ``folder`` atomically: written beside it, then swapped in by rename."""
         folder = Path(folder)
-        staging = folder.with_name(folder.name + f".new-{os.getpid()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
-        for name in self._ARRAYS:
-            np.save(staging / f"{name}.npy", getattr(self, name + "_"))
-        with open(staging / "vocabulary.pkl", "wb") as handle:
-            pickle.dump(self.vocabulary_, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        with open(staging / "documents.json", "w", encoding="utf-8") as handle:
-            json.dump({"doc_ids": self.doc_ids_, "titles": self.titles_, "urls": self.urls_}, handle, ensure_ascii=False)
-        meta = {"params": asdict(self.params), "corpus_version": self.corpus_version_, "stale_documents": self.stale_documents_}
-        (staging / "meta.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        retired = folder.with_name(folder.name + f".old-{os.getpid()}")
-        if folder.exists():
-            folder.rename(retired)
-        staging.rename(folder)
-        shutil.rmtree(retired, ignore_errors=True)
+        staging, lock = new_staging(folder)
+        try:
+            arrays = {name: write_array(staging, name, np.asarray(getattr(self, name + "_"))) for name in self._ARRAYS}
+            documents = {"doc_ids": self.doc_ids_, "titles": self.titles_, "urls": self.urls_}
+            write_metadata(staging, asdict(self.params), self.corpus_version_, self.stale_documents_, arrays, self.vocabulary_, documents)
+        except BaseException:
+            lock.close()
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        lock.close()
+        swap_in(staging, folder)
 
     @classmethod
     def load(cls, folder: Path, params: IndexParams, corpus_version: str) -> TfidfIndex:
@@ -292,12 +216,12 @@ class TfidfIndex:
         index.stale_documents_ = int(meta.get("stale_documents", 0))
         try:
             for name in cls._ARRAYS:
-                # A plain ndarray view of the map: slicing an np.memmap costs microseconds in its Python hooks.
-                setattr(index, name + "_", np.asarray(np.load(folder / f"{name}.npy", mmap_mode="r")))
+                setattr(index, name + "_", read_array(folder, name, *meta["arrays"][name]))
+            index.texts_ = TextFile(folder / "text_bytes.bin")
             with open(folder / "vocabulary.pkl", "rb") as handle:
                 index.vocabulary_ = pickle.load(handle)
             documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError, pickle.UnpicklingError) as error:
+        except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
             raise IndexMismatch(f"index at {folder} is damaged: {error}") from error
         index.doc_ids_, index.titles_, index.urls_ = documents["doc_ids"], documents["titles"], documents["urls"]
         return index
@@ -312,7 +236,7 @@ class TfidfIndex:
         return len(self.pass_first_)
 
     def sentence_text(self, i: int) -> str:
-        return bytes(self.text_bytes_[self.text_offsets_[i] : self.text_offsets_[i + 1]]).decode("utf-8")
+        return self.texts_.read(int(self.text_offsets_[i]), int(self.text_offsets_[i + 1]))
 
     def term_ids(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known terms of a text as (sorted column ids, sublinear tf-idf weights), L2-normalized; unknown terms dropped."""
@@ -341,7 +265,8 @@ class TfidfIndex:
         if not len(columns):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         starts, ends = self.p_indptr_[columns].tolist(), self.p_indptr_[columns + 1].tolist()
-        rows = np.concatenate([self.p_indices_[s:e] for s, e in zip(starts, ends, strict=True)])
+        low = np.concatenate([self.p_lo_[s:e] for s, e in zip(starts, ends, strict=True)])
+        rows = join_halves(low, self.p_blocks_, columns, self.passage_blocks)
         tf = np.concatenate([self.p_tf_[s:e] for s, e in zip(starts, ends, strict=True)])
         factors = np.repeat(weights * self.idf_[columns], np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._tf_table[tf] * factors)
@@ -364,7 +289,8 @@ class TfidfIndex:
         starts, ends = self.d_indptr_[columns[rare]].tolist(), self.d_indptr_[columns[rare] + 1].tolist()
         if not sum(e - s for s, e in zip(starts, ends, strict=True)):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), True
-        rows = np.concatenate([self.d_indices_[s:e] for s, e in zip(starts, ends, strict=True)])
+        low = np.concatenate([self.d_lo_[s:e] for s, e in zip(starts, ends, strict=True)])
+        rows = join_halves(low, self.d_blocks_, columns[rare], self.document_blocks)
         tf = np.concatenate([self.d_tf_[s:e] for s, e in zip(starts, ends, strict=True)]).astype(np.float32)
         factors = np.repeat(weights[rare] * self.document_idf(columns[rare]), np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._bm25_tf(tf, self.d_len_[rows]) * factors)
@@ -374,20 +300,24 @@ class TfidfIndex:
     def document_scores(self, doc_ids: np.ndarray, columns: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(exact BM25 of these articles, their title counts and their text counts of ``columns``), read from
         their own title and sentence rows."""
-        title_tf = self.matches(doc_ids, doc_ids + 1, columns, rows="t").counts()
+        title_tf = self.matches(doc_ids, columns, rows="t").counts()
         tf = np.zeros((len(doc_ids), len(columns)), dtype=np.float32)
         # Each word term's postings are sorted by article: a binary search finds the candidates in them,
         # touching a few pages instead of every sentence row of every candidate.
+        # Within a term, each block of 65,536 articles is searched for the candidates of that block (rows.py).
         word = np.flatnonzero(self.is_word_[columns])
-        starts, ends = self.d_indptr_[columns[word]].tolist(), self.d_indptr_[columns[word] + 1].tolist()
-        targets = doc_ids.astype(self.d_indices_.dtype)
-        for at, start, end in zip(word.tolist(), starts, ends, strict=True):
-            if start == end:
-                continue
-            postings = self.d_indices_[start:end]
-            position = np.minimum(np.searchsorted(postings, targets), end - start - 1)
-            found = np.flatnonzero(postings[position] == targets)
-            tf[found, at] = self.d_tf_[start + position[found]]
+        blocks = self.d_blocks_.reshape(-1, self.document_blocks)[columns[word]].tolist()
+        target_block = doc_ids >> BLOCK_BITS
+        in_block = [np.flatnonzero(target_block == block) for block in range(self.document_blocks)]
+        target_low = [(doc_ids[wanted] & 0xFFFF).astype(np.uint16) for wanted in in_block]
+        for at, start, counts in zip(word.tolist(), self.d_indptr_[columns[word]].tolist(), blocks, strict=True):
+            for wanted, low, count in zip(in_block, target_low, counts, strict=True):
+                if count and len(wanted):
+                    postings = self.d_lo_[start : start + count]
+                    position = np.minimum(np.searchsorted(postings, low), count - 1)
+                    found = np.flatnonzero(postings[position] == low)
+                    tf[wanted[found], at] = self.d_tf_[start + position[found]]
+                start += count
         text_tf = np.maximum(tf - TITLE_WEIGHT * title_tf, 0)
         factors = weights * self.document_idf(columns)
         return (self._bm25_tf(tf, self.d_len_[doc_ids][:, None]) @ factors).astype(np.float32), title_tf, text_tf
@@ -419,31 +349,49 @@ class TfidfIndex:
         """Each article's last sentence (first - 1 for an article without sentences)."""
         return np.searchsorted(self.sent_doc_, np.arange(len(self.doc_ids_)), side="right") - 1
 
-    def matches(self, starts: np.ndarray, ends: np.ndarray, columns: np.ndarray, rows: str = "s") -> QueryMatches:
-        """The postings of sentence rows ``starts[i]:ends[i]`` (a sentence, or a passage's run of sentences)
-        that are among the query's sorted ``columns``: which range, which column, what count. ``rows="t"``
-        reads the title rows instead (one per article).
+    def matches(self, row_ids: np.ndarray, columns: np.ndarray, rows: str = "s") -> QueryMatches:
+        """The postings of these sentence rows that are among the query's sorted ``columns``: which row (its
+        position in ``row_ids``), which column, what count. ``rows="t"`` reads the title rows instead (one per
+        article).
 
-        One vectorized gather over contiguous slices of the sentence matrix; nothing outside those rows is read.
-        Membership is a lookup in a vocabulary-sized table of query positions (one per thread, reset after use),
-        five times faster than a binary search per posting.
+        The rows are read as slices, one per run of consecutive rows (a passage's sentences, overlapping windows:
+        a few dozen runs for 450 sentences); nothing outside them is read, and rows and positions are computed for
+        the hits only. Membership is a lookup in a vocabulary-sized table of query positions (one per thread,
+        reset after use), five times faster than a binary search per posting.
         """
-        indptr, indices, counts = (self.s_indptr_, self.s_indices_, self.s_tf_) if rows == "s" else (
-            self.t_indptr_, self.t_indices_, self.t_tf_
-        )
-        first, last = indptr[starts], indptr[ends]
-        lengths = last - first
-        offsets = np.cumsum(lengths) - lengths
-        owner = np.repeat(np.arange(len(starts)), lengths)
-        positions = np.arange(int(lengths.sum())) + np.repeat(first - offsets, lengths)
+        indptr, counts = (self.s_indptr_, self.s_tf_) if rows == "s" else (self.t_indptr_, self.t_tf_)
+        first = indptr[row_ids]
+        ends = np.cumsum(indptr[row_ids + 1] - first)
+        runs = np.flatnonzero(np.diff(row_ids, prepend=-2) != 1)  # where a run of consecutive rows starts
+        run_first, run_last = first[runs].tolist(), indptr[np.append(row_ids[runs[1:] - 1], row_ids[-1:]) + 1].tolist()
+        values = self.s_lo_ if rows == "s" else self.t_indices_
+        gathered = np.concatenate([values[a:b] for a, b in zip(run_first, run_last, strict=True)] or [values[:0]])
+        found = join_halves(gathered, self.s_blocks_, row_ids, self.n_blocks) if rows == "s" else gathered
         table = self._position_table()
         table[columns] = np.arange(1, len(columns) + 1)
         try:
-            at = table[indices[positions]]
+            at = table[found]
         finally:
             table[columns] = 0
         hit = np.flatnonzero(at)
-        return QueryMatches(len(starts), len(columns), owner[hit], at[hit].astype(np.int64) - 1, counts[positions[hit]])
+        owner = np.searchsorted(ends, hit, side="right")
+        positions = hit + first[owner] - (ends[owner] - (indptr[row_ids[owner] + 1] - first[owner]))
+        return QueryMatches(len(row_ids), len(columns), owner, at[hit].astype(np.int64) - 1, counts[positions])
+
+    @cached_property
+    def n_blocks(self) -> int:
+        """Blocks of 65,536 columns the sentence rows are split into (``rows.py``)."""
+        return high_blocks(len(self.idf_))
+
+    @cached_property
+    def document_blocks(self) -> int:
+        """Blocks of 65,536 articles the article postings are split into (``rows.py``)."""
+        return high_blocks(len(self.doc_ids_))
+
+    @cached_property
+    def passage_blocks(self) -> int:
+        """Blocks of 65,536 passages the passage postings are split into (``rows.py``)."""
+        return high_blocks(self.n_passages)
 
     def _position_table(self) -> np.ndarray:
         table = getattr(self._scratch, "table", None)
@@ -462,7 +410,7 @@ class TfidfIndex:
         spans = np.arange(int(lengths.sum())) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
         spans.sort()
         sentence_ids = spans[np.concatenate(([True], spans[1:] != spans[:-1]))] if len(spans) else spans
-        sentence_tf = self.matches(sentence_ids, sentence_ids + 1, columns).counts()
+        sentence_tf = self.matches(sentence_ids, columns).counts()
         prefix = np.vstack([np.zeros((1, len(columns))), np.cumsum(sentence_tf, axis=0)])
         passage_tf = prefix[np.searchsorted(sentence_ids, last) + 1] - prefix[np.searchsorted(sentence_ids, first)]
         return sentence_ids, sentence_tf, passage_tf
@@ -471,8 +419,9 @@ class TfidfIndex:
     def mean_sentence_norm(self) -> float:
         return float(np.mean(self.s_norm_)) if len(self.s_norm_) else 1.0
 
-    @property
+    @cached_property
     def max_idf(self) -> float:
+        """The highest idf; a scan of the vocabulary, 3% of a question's time when it was read per question."""
         return float(self.idf_.max()) if len(self.idf_) else 1.0
 
 
@@ -495,14 +444,44 @@ class QueryMatches:
 MAX_TF = 255  # counts are stored in one byte; a term 255 times in one passage is as good as more
 
 
-def _membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse.csr_matrix:
-    """(passages × sentences), 1 where the passage holds the sentence: passage counts = membership @ sentence counts."""
+def membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse.csr_matrix:
+    """(runs × sentences), 1 where run i (a passage, an article) holds the sentence: run counts = membership @ sentence counts."""
     lengths = last - first + 1
     columns = np.concatenate([np.arange(f, e + 1) for f, e in zip(first, last, strict=True)]) if len(first) else np.zeros(0, np.int64)
     return sparse.csr_matrix(
         (np.ones(int(lengths.sum()), dtype=np.float32), columns, np.concatenate([[0], np.cumsum(lengths)])),
         shape=(len(first), n_sentences),
     )
+
+
+def headings(tables: CorpusTables) -> np.ndarray:
+    """Sentences that are a whole paragraph with no closing punctuation: titles and sub-headings."""
+    if not len(tables.sent_doc):
+        return np.zeros(0, dtype=bool)
+    paragraph_key = tables.sent_doc.astype(np.int64) << 32 | tables.sent_paragraph
+    alone = np.ones(len(paragraph_key), dtype=bool)
+    same = paragraph_key[1:] == paragraph_key[:-1]
+    alone[1:] &= ~same
+    alone[:-1] &= ~same
+    unpunctuated = np.array([not text.rstrip().endswith(SENTENCE_CLOSERS) for text in tables.sentence_texts], dtype=bool)
+    return alone & unpunctuated
+
+
+def tf_weights(tf: np.ndarray, sublinear: bool = True) -> np.ndarray:
+    """1 + ln tf (0 where tf is 0), or tf itself without sublinear scaling."""
+    tf = tf.astype(np.float32)
+    return np.where(tf > 0, 1 + np.log(np.maximum(tf, 1)), 0).astype(np.float32) if sublinear else tf
+
+
+def row_norms(indptr: np.ndarray, indices: np.ndarray, tf: np.ndarray, idf: np.ndarray, tf_table: np.ndarray) -> np.ndarray:
+    """The L2 norm of each row's (1 + ln tf) · idf weights, for rows in CSR form (1 for an empty row, so divisions
+    stay finite); ``tf_table``: the weight of each one-byte count."""
+    n_rows = len(indptr) - 1
+    rows = np.repeat(np.arange(n_rows), np.diff(indptr))
+    weights = tf_table[np.minimum(tf, MAX_TF).astype(np.intp)] * idf[indices]
+    norms = np.sqrt(np.bincount(rows, weights=weights.astype(np.float64) ** 2, minlength=n_rows)).astype(np.float32)
+    norms[norms == 0] = 1
+    return norms
 
 
 Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]  # (indptr, indices, one-byte counts)
@@ -529,115 +508,7 @@ def _append_postings(old: Arrays, delta: Arrays, column_of: np.ndarray, n_terms:
     return (indptr + np.concatenate([[0], np.cumsum(added_per_term)]), indices, tf), added_per_term
 
 
-def _idf(passage_counts: sparse.csc_matrix) -> np.ndarray:
-    """scikit-learn's smooth idf over passages, ln((1 + n) / (1 + df)) + 1; a term in no passage (a title's) weighs the most."""
-    if not passage_counts.shape[0]:  # an empty corpus: scikit-learn wants one row at least
-        return np.ones(passage_counts.shape[1], dtype=np.float32)
-    from sklearn.feature_extraction.text import TfidfTransformer  # here: a serving process never imports scikit-learn
-
-    return TfidfTransformer().fit(passage_counts).idf_.astype(np.float32)
-
-
-def _word_columns(counts: sparse.csr_matrix, is_word: np.ndarray) -> sparse.csr_matrix:
-    """The counts of word terms only (character n-grams dropped)."""
-    kept = counts.copy()
-    kept.data = kept.data * is_word[kept.indices]
-    kept.eliminate_zeros()
-    return kept
-
-
 def _compact(counts: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(indptr, int32 indices, uint8 counts) of a CSR or CSC count matrix, for saving."""
     tf = np.minimum(counts.data, MAX_TF).astype(np.uint8)
     return counts.indptr.astype(np.int64), counts.indices.astype(np.int32), tf
-
-
-def count_terms(
-    texts: Sequence[str], ngrams: tuple[int, int] | None, progress: Callable[[str], None] | None = None
-) -> tuple[sparse.csr_matrix, dict[str, int], np.ndarray, np.ndarray]:
-    """Term counts of each text (the rows), the vocabulary (term -> column), each text's cue flags, and which
-    columns are word terms (a form of a whole word, not only a character n-gram).
-
-    What scikit-learn's CountVectorizer with ``analyze`` counts (columns in another order), built per
-    distinct word instead of per occurrence: each distinct token is analyzed once, and the counts are
-    (text × token occurrences) @ (token × its terms). On the 321,000 sentences of SaudiNewsNet the
-    analysis went from 140 s to seconds.
-    """
-    token_ids: dict[str, int] = {}
-    chunk_tokens: dict[str, tuple[int, ...]] = {}
-    occurrences: list[int] = []
-    indptr = np.zeros(len(texts) + 1, dtype=np.int64)
-    started = time.perf_counter()
-    for n, text in enumerate(texts, start=1):
-        # tokenize(text) is the tokens of its whitespace-separated chunks in turn (normalization never joins
-        # across whitespace), and a news archive repeats its words: each distinct chunk is tokenized once.
-        for chunk in text.split():
-            ids = chunk_tokens.get(chunk)
-            if ids is None:
-                ids = chunk_tokens[chunk] = tuple(token_ids.setdefault(token, len(token_ids)) for token in tokenize(chunk))
-            occurrences.extend(ids)
-        indptr[n] = len(occurrences)
-        if progress and n % 100_000 == 0:
-            progress(f"tokenized {n:,} of {len(texts):,} sentences ({n / (time.perf_counter() - started):,.0f}/s)")
-    if progress:
-        progress(f"analyzing {len(token_ids):,} distinct tokens")
-    vocabulary: dict[str, int] = {}
-    term_indptr = np.zeros(len(token_ids) + 1, dtype=np.int64)
-    term_indices: list[int] = []
-    cues = np.zeros(len(token_ids), dtype=np.uint8)
-    word_columns: list[int] = []
-    for uid, (terms, n_words, cue) in enumerate(analyze_tokens(list(token_ids), ngrams)):
-        columns = [vocabulary.setdefault(term, len(vocabulary)) for term in terms]
-        term_indices.extend(columns)
-        word_columns.extend(columns[:n_words])
-        term_indptr[uid + 1] = len(term_indices)
-        cues[uid] = cue
-    is_word = np.zeros(len(vocabulary), dtype=bool)
-    is_word[word_columns] = True
-    occurrence_ids = np.asarray(occurrences, dtype=np.int32)
-    text_tokens = sparse.csr_matrix(
-        (np.ones(len(occurrence_ids), dtype=np.float32), occurrence_ids, indptr), shape=(len(texts), len(token_ids))
-    )
-    token_terms_matrix = sparse.csr_matrix(
-        (np.ones(len(term_indices), dtype=np.float32), np.asarray(term_indices, dtype=np.int32), term_indptr),
-        shape=(len(token_ids), len(vocabulary)),
-    )
-    counts = (text_tokens @ token_terms_matrix).tocsr()
-    flags = np.zeros(len(texts), dtype=np.uint8)
-    nonempty = np.flatnonzero(np.diff(indptr))
-    if len(nonempty):
-        flags[nonempty] = np.bitwise_or.reduceat(cues[occurrence_ids], indptr[nonempty])
-    return counts, vocabulary, flags, is_word
-
-
-# Analyzing a token (light stem, skeleton, Snowball, ISRI root, n-grams) takes about 70 µs; SaudiNewsNet has
-# 258,000 distinct tokens, 18 s on one core. Past this many tokens they are analyzed by one process per core
-# ("spawn": a sync runs beside the bot's threads, and forking a threaded process is unsafe).
-PARALLEL_MIN_TOKENS = 50_000
-_CHUNK_TOKENS = 10_000
-
-
-def analyze_tokens(tokens: list[str], ngrams: tuple[int, int] | None) -> Iterator[tuple[tuple[str, ...], int, int]]:
-    """Each token's index terms (its word terms first, then n-grams), how many are word terms, and its cue
-    flags, in order; on every core when there are many tokens."""
-    workers = min(os.cpu_count() or 1, 4)
-    if workers < 2 or len(tokens) < PARALLEL_MIN_TOKENS:
-        return iter(_analyze_chunk(tokens, ngrams))
-    return _analyze_in_processes(tokens, ngrams, workers)
-
-
-def _analyze_in_processes(tokens: list[str], ngrams: tuple[int, int] | None, workers: int) -> Iterator[tuple[tuple[str, ...], int, int]]:
-    chunks = [tokens[i : i + _CHUNK_TOKENS] for i in range(0, len(tokens), _CHUNK_TOKENS)]
-    try:
-        pool = multiprocessing.get_context("spawn").Pool(workers)
-    except OSError as why:  # no processes to be had here (a sandbox, a limit): one core it is
-        log.warning("analyzing on one core: %s", why)
-        yield from _analyze_chunk(tokens, ngrams)
-        return
-    with pool:
-        for analyzed in pool.imap(partial(_analyze_chunk, ngrams=ngrams), chunks):
-            yield from analyzed
-
-
-def _analyze_chunk(tokens: list[str], ngrams: tuple[int, int] | None) -> list[tuple[tuple[str, ...], int, int]]:
-    return [(token_terms(token, ngrams), len(token_features(token)), token_cues(token)) for token in tokens]

@@ -164,9 +164,9 @@ def test_no_answer_names_the_words_no_article_uses(seed_retriever: Retriever) ->
 
 
 def damage_truncate(folder: Path) -> str:
-    target = folder / "s_indices.npy"
+    target = folder / "s_lo.bin"
     target.write_bytes(target.read_bytes()[: target.stat().st_size // 2])
-    return "truncated s_indices.npy"
+    return "truncated s_lo.bin"
 
 
 def damage_meta(folder: Path) -> str:
@@ -175,8 +175,8 @@ def damage_meta(folder: Path) -> str:
 
 
 def damage_delete(folder: Path) -> str:
-    (folder / "d_indices.npy").unlink()
-    return "deleted d_indices.npy"
+    (folder / "d_lo.bin").unlink()
+    return "deleted d_lo.bin"
 
 
 def damage_vocabulary(folder: Path) -> str:

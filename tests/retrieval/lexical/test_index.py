@@ -1,28 +1,20 @@
-"""The index's term counting: analyzing tokens in worker processes gives what one process gives."""
+"""The index: an extended one holds what a full build holds."""
 
 from pathlib import Path
 
-import pytest
-
 from retrieval import Retriever
 from retrieval.lexical import index
-from retrieval.text.arabic import tokenize
-from tests.conftest import SEEDS
-
-
-def test_tokens_analyzed_in_processes_match_one_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    tokens = list(dict.fromkeys(t for path in sorted(SEEDS.glob("*.txt")) for t in tokenize(path.read_text(encoding="utf-8"))))
-    monkeypatch.setattr(index, "_CHUNK_TOKENS", 100)  # several chunks for the two workers
-    assert list(index._analyze_in_processes(tokens, (3, 4), workers=2)) == index._analyze_chunk(tokens, (3, 4))
+from retrieval.lexical.rows import decode_rows
 
 
 def article_postings(ix: index.TfidfIndex) -> dict[tuple[str, str], int]:
     """(article, term) → its count in the article postings, for the living articles."""
     terms = {column: term for term, column in ix.vocabulary_.items()}
     found = {}
+    articles = decode_rows(ix.d_indptr_, ix.d_lo_, ix.d_blocks_, ix.document_blocks)
     for column in range(len(ix.d_indptr_) - 1):
         for at in range(int(ix.d_indptr_[column]), int(ix.d_indptr_[column + 1])):
-            doc = int(ix.d_indices_[at])
+            doc = int(articles[at])
             if ix.doc_alive_[doc]:
                 found[(ix.doc_ids_[doc], terms[column])] = int(ix.d_tf_[at])
     return found

@@ -1,0 +1,41 @@
+"""Lists of sorted ids in two bytes an id instead of four: sentence rows (term ids) and passage postings
+(passage ids).
+
+Each id c is split into c >> 16 (its block) and c & 0xFFFF (its low half). A list, sorted, is its ids' low
+halves in order (``lo``, uint16) plus how many of them fall in each block (``blocks``, uint32, n_blocks a
+list, n_blocks = ⌈n_ids / 65536⌉: 9 for SaudiNewsNet's 537,000 terms, 3 for its 166,672 passages). A
+sentence's row of about 200 n-gram and word terms goes from 800 to 400 bytes plus 36; a list is decoded by
+repeating each block number its count of times.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK_BITS = 16
+
+
+def high_blocks(n_columns: int) -> int:
+    """How many blocks of 65,536 columns cover ``n_columns`` (at least one)."""
+    return max(1, -(-n_columns // (1 << BLOCK_BITS)))
+
+
+def encode_rows(indptr: np.ndarray, indices: np.ndarray, n_blocks: int) -> tuple[np.ndarray, np.ndarray]:
+    """(low halves, per-row block counts) of CSR rows whose columns are sorted within each row."""
+    n_rows = len(indptr) - 1
+    rows = np.repeat(np.arange(n_rows, dtype=np.int64), np.diff(indptr))
+    keys = rows * n_blocks + (np.asarray(indices, dtype=np.int64) >> BLOCK_BITS)
+    blocks = np.bincount(keys, minlength=n_rows * n_blocks).astype(np.uint32)
+    return (np.asarray(indices) & 0xFFFF).astype(np.uint16), blocks
+
+
+def join_halves(lo: np.ndarray, blocks: np.ndarray, list_ids: np.ndarray, n_blocks: int) -> np.ndarray:
+    """The ids (int32) of the lists ``list_ids`` in turn, from their low halves ``lo`` (gathered in that order)."""
+    counts = blocks.reshape(-1, n_blocks)[list_ids].ravel()
+    high = np.repeat(np.tile(np.arange(n_blocks, dtype=np.int32), len(list_ids)), counts)
+    return (high << BLOCK_BITS) | lo
+
+
+def decode_rows(indptr: np.ndarray, lo: np.ndarray, blocks: np.ndarray, n_blocks: int) -> np.ndarray:
+    """Every list's ids (int32), for rebuilding the lists whole."""
+    return join_halves(np.asarray(lo), blocks, np.arange(len(indptr) - 1), n_blocks)

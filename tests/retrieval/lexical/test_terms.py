@@ -1,0 +1,47 @@
+"""Term counting: in worker processes as in one, and batch after batch as all at once."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.lexical import terms
+from retrieval.lexical.terms import TermCounter
+from tests.conftest import SEEDS
+
+
+def seed_texts() -> list[str]:
+    return [line for path in sorted(SEEDS.glob("*.txt")) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def counted(counter: TermCounter, batches: list[list[str]]) -> list[dict[str, int]]:
+    """Each text's counts by term, whatever the columns' order."""
+    names = None
+    rows = []
+    for batch in batches:
+        counts, _ = counter.count(batch)
+        names = {column: term for term, column in counter.vocabulary.items()}
+        rows += [{names[int(c)]: int(v) for c, v in zip(counts[i].indices, counts[i].data, strict=True)} for i in range(len(batch))]
+    return rows
+
+
+def test_tokens_analyzed_in_processes_count_what_one_process_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terms, "PARALLEL_MIN_TOKENS", 10)
+    monkeypatch.setattr(terms, "_CHUNK_TOKENS", 100)  # several chunks for the two workers
+    texts = seed_texts()
+    alone, pooled = TermCounter((3, 4), workers=1), TermCounter((3, 4), workers=2)
+    try:
+        assert counted(pooled, [texts]) == counted(alone, [texts])
+        assert pooled.vocabulary == alone.vocabulary
+        assert np.array_equal(pooled.is_word, alone.is_word)
+    finally:
+        pooled.close()
+
+
+def test_counting_in_batches_counts_what_one_batch_counts(tmp_path: Path) -> None:
+    texts = seed_texts()
+    whole, batched = TermCounter((3, 4), workers=1), TermCounter((3, 4), workers=1)
+    assert counted(batched, [texts[:7], texts[7:20], texts[20:]]) == counted(whole, [texts])
+    assert set(batched.vocabulary) == set(whole.vocabulary)
+    word_terms = {t for t, c in whole.vocabulary.items() if whole.is_word[c]}
+    assert {t for t, c in batched.vocabulary.items() if batched.is_word[c]} == word_terms
