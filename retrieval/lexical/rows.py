@@ -31,6 +31,8 @@ def encode_rows(indptr: np.ndarray, indices: np.ndarray, n_blocks: int) -> tuple
 
 def join_halves(lo: np.ndarray, blocks: np.ndarray, list_ids: np.ndarray, n_blocks: int) -> np.ndarray:
     """The ids (int32) of the lists ``list_ids`` in turn, from their low halves ``lo`` (gathered in that order)."""
+    if n_blocks == 1:
+        return lo.astype(np.int32)
     counts = blocks.reshape(-1, n_blocks)[list_ids].ravel()
     high = np.repeat(np.tile(np.arange(n_blocks, dtype=np.int32), len(list_ids)), counts)
     return (high << BLOCK_BITS) | lo

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.lexical.index import TfidfIndex
+from retrieval.lexical.index import TfidfIndex, sorted_distinct
 from retrieval.question.conversation import Context
 from retrieval.ranking.features import Best, Candidates, SemanticEvidence, question_features, sentence_matrix
 from retrieval.ranking.model import LEXICAL, Models, Variant, sigmoid
@@ -220,10 +220,10 @@ def gather_candidates(
     if context is not None:  # the articles the conversation was answered from stay in play
         position = index.doc_position
         previous = np.array([position[d] for d in context.doc_ids if d in position], dtype=np.int64)
-        from_articles = np.union1d(from_articles, articles_passages(index, previous))
+        from_articles = sorted_distinct(np.concatenate([from_articles, articles_passages(index, previous)]))
     near_ids, near_cosines = nearest_sentences(query, params.foreign_dense_candidates if foreign else params.dense_candidates)
     from_vectors = sentence_passages(index, near_ids)
-    pool = np.union1d(np.union1d(passage_ids, from_articles), from_vectors)
+    pool = sorted_distinct(np.concatenate([passage_ids, from_articles, from_vectors]))
     if not len(pool):
         return NO_MATCH
     sentence_ids, sentence_tf, passage_tf = index.passage_counts(pool, columns)
@@ -251,7 +251,7 @@ def gather_candidates(
 
     # Every article in play, scored exactly: the best by BM25 and those of the candidate sentences.
     doc_of_sentence = index.sent_doc_[sentence_ids]
-    articles = np.union1d(articles, doc_of_sentence)
+    articles = sorted_distinct(np.concatenate([articles, doc_of_sentence]))
     article_bm25, title_tf, article_tf = index.document_scores(articles, columns, weights)
     forms = word_forms(index, words, columns, related)
     if topic:  # the topic's words count at their lower weight in every share
@@ -293,7 +293,7 @@ def sentence_passages(index: TfidfIndex, sentence_ids: np.ndarray) -> np.ndarray
     if not len(sentence_ids):
         return np.zeros(0, np.int64)
     passages = np.clip(np.searchsorted(index.pass_first_, sentence_ids, side="right") - 1, 0, max(index.n_passages - 1, 0))
-    return np.unique(passages[index.pass_last_[passages] >= sentence_ids]).astype(np.int64)
+    return sorted_distinct(passages[index.pass_last_[passages] >= sentence_ids]).astype(np.int64)
 
 
 def semantic_evidence(
