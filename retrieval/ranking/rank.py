@@ -292,7 +292,7 @@ def sentence_passages(index: TfidfIndex, sentence_ids: np.ndarray) -> np.ndarray
     """A passage holding each of these sentences (the last one starting at or before it), sorted and distinct."""
     if not len(sentence_ids):
         return np.zeros(0, np.int64)
-    passages = np.clip(np.searchsorted(index.pass_first_, sentence_ids, side="right") - 1, 0, max(index.n_passages - 1, 0))
+    passages = np.clip(np.searchsorted(index.pass_first_, sentence_ids.astype(index.pass_first_.dtype), side="right") - 1, 0, max(index.n_passages - 1, 0))
     return sorted_distinct(passages[index.pass_last_[passages] >= sentence_ids]).astype(np.int64)
 
 
@@ -345,8 +345,10 @@ def candidate_articles(
 
 def articles_passages(index: TfidfIndex, articles: np.ndarray) -> np.ndarray:
     """Every passage of these articles (passages are stored article by article)."""
-    first = np.searchsorted(index.pass_first_, index.doc_first[articles], side="left")
-    last = np.searchsorted(index.pass_first_, index.doc_last[articles], side="right")
+    # The needles in the table's own type: another one makes searchsorted convert the whole table each call.
+    dtype = index.pass_first_.dtype
+    first = np.searchsorted(index.pass_first_, index.doc_first[articles].astype(dtype), side="left")
+    last = np.searchsorted(index.pass_first_, index.doc_last[articles].astype(dtype), side="right")
     return np.concatenate([np.arange(f, e) for f, e in zip(first.tolist(), last.tolist(), strict=True)] or [np.zeros(0, np.int64)])
 
 
