@@ -27,7 +27,7 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves
+from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves, widen_blocks
 from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
@@ -129,28 +129,32 @@ class TfidfIndex:
         new.is_word_ = np.zeros(n_terms, dtype=bool)
         new.is_word_[:n_known] = self.is_word_
         new.is_word_[column_of] |= delta.is_word_
-        # Sentence and title rows: appended (their columns renumbered, then re-sorted within each row).
+        # Sentence and title rows: appended (their columns renumbered, then re-sorted within each row). The
+        # existing rows keep their encoding (rows.py): only their block counts widen when the vocabulary does.
         delta_columns = decode_rows(delta.s_indptr_, delta.s_lo_, delta.s_blocks_, delta.n_blocks)
-        rows = sparse.csr_matrix((delta.s_tf_, column_of[delta_columns], delta.s_indptr_), shape=(delta.n_sentences, n_terms))
-        old_columns = decode_rows(self.s_indptr_, self.s_lo_, self.s_blocks_, self.n_blocks)
-        new.s_indptr_, columns, new.s_tf_ = _append_rows((self.s_indptr_, old_columns, self.s_tf_), rows)
-        new.s_lo_, new.s_blocks_ = encode_rows(new.s_indptr_, columns, high_blocks(n_terms))
+        rows = sparse.csr_matrix(
+            (delta.s_tf_, column_of[delta_columns], delta.s_indptr_), shape=(delta.n_sentences, n_terms)
+        ).sorted_indices()
+        indptr, columns, tf = _compact(rows)
+        lo, blocks = encode_rows(indptr, columns, high_blocks(n_terms))
+        new.s_indptr_ = np.concatenate([self.s_indptr_[:-1], indptr + self.s_indptr_[-1]])
+        new.s_lo_, new.s_tf_ = np.concatenate([self.s_lo_, lo]), np.concatenate([self.s_tf_, tf])
+        new.s_blocks_ = np.concatenate([widen_blocks(self.s_blocks_, self.n_blocks, high_blocks(n_terms)), blocks])
         titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(delta.doc_ids_), n_terms))
         new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
         new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
-        # Postings: each term's new postings go after its old ones (new passage and article ids are all higher).
-        old_passages = decode_rows(self.p_indptr_, self.p_lo_, self.p_blocks_, self.passage_blocks)
+        # Postings: each term's new postings go after its old ones (new passage and article ids are all higher),
+        # inserted as they are stored, so the corpus's postings are copied once and never decoded.
         delta_passages = decode_rows(delta.p_indptr_, delta.p_lo_, delta.p_blocks_, delta.passage_blocks)
-        (new.p_indptr_, passages, new.p_tf_), added_per_term = _append_postings(
-            (self.p_indptr_, old_passages, self.p_tf_), (delta.p_indptr_, delta_passages, delta.p_tf_), column_of, n_terms, n_passages
+        (new.p_indptr_, new.p_lo_, new.p_blocks_, new.p_tf_), added_per_term = _append_postings(
+            (self.p_indptr_, self.p_lo_, self.p_blocks_, self.p_tf_), self.passage_blocks,
+            (delta.p_indptr_, delta_passages, delta.p_tf_), column_of, n_terms, n_passages, high_blocks(n_passages + delta.n_passages),
         )
-        new.p_lo_, new.p_blocks_ = encode_rows(new.p_indptr_, passages, high_blocks(n_passages + delta.n_passages))
-        old_articles = decode_rows(self.d_indptr_, self.d_lo_, self.d_blocks_, self.document_blocks)
         delta_articles = decode_rows(delta.d_indptr_, delta.d_lo_, delta.d_blocks_, delta.document_blocks)
-        (new.d_indptr_, articles, new.d_tf_), _ = _append_postings(
-            (self.d_indptr_, old_articles, self.d_tf_), (delta.d_indptr_, delta_articles, delta.d_tf_), column_of, n_terms, n_docs
+        (new.d_indptr_, new.d_lo_, new.d_blocks_, new.d_tf_), _ = _append_postings(
+            (self.d_indptr_, self.d_lo_, self.d_blocks_, self.d_tf_), self.document_blocks,
+            (delta.d_indptr_, delta_articles, delta.d_tf_), column_of, n_terms, n_docs, high_blocks(len(new.doc_ids_)),
         )
-        new.d_lo_, new.d_blocks_ = encode_rows(new.d_indptr_, articles, high_blocks(len(new.doc_ids_)))
         # Known terms keep their idf (and so every stored norm stays right); new terms' idf from the new size.
         total_passages = n_passages + delta.n_passages
         new_df = added_per_term[n_known:]
@@ -512,19 +516,30 @@ def _append_rows(old: Arrays, rows: sparse.csr_matrix) -> Arrays:
     return np.concatenate([old[0][:-1], indptr + old[0][-1]]), np.concatenate([old[1], indices]), np.concatenate([old[2], tf])
 
 
-def _append_postings(old: Arrays, delta: Arrays, column_of: np.ndarray, n_terms: int, row_offset: int) -> tuple[Arrays, np.ndarray]:
-    """Term-major arrays with the delta's postings (its columns mapped by ``column_of``, its rows shifted by
-    ``row_offset``) after each term's old ones; and how many postings each term gained."""
-    old_indptr, old_indices, old_tf = old
+def _append_postings(
+    old: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], old_blocks: int, delta: Arrays, column_of: np.ndarray,
+    n_terms: int, row_offset: int, n_blocks: int,
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray], np.ndarray]:
+    """Term-major postings stored as in rows.py (indptr, low halves, block counts, counts), with the delta's postings
+    (decoded; its columns mapped by ``column_of``, its rows shifted by ``row_offset``) after each term's old ones;
+    and how many postings each term gained.
+
+    The delta's ids are all higher than the old ones, so a term's low halves stay in order block by block when
+    its new ones follow its old ones, and its block counts add up."""
+    old_indptr, old_lo, old_counts, old_tf = old
     delta_columns = np.repeat(column_of, np.diff(delta[0]))
     order = np.argsort(delta_columns, kind="stable")
-    delta_columns = delta_columns[order]
-    indptr = np.concatenate([old_indptr, np.full(n_terms + 1 - len(old_indptr), old_indptr[-1])])
+    delta_columns = delta_columns[order].astype(np.int64)
+    ids = delta[1][order].astype(np.int64) + row_offset
+    n_old_terms = len(old_indptr) - 1
+    indptr = np.concatenate([old_indptr, np.full(n_terms - n_old_terms, old_indptr[-1])])
     added_per_term = np.bincount(delta_columns, minlength=n_terms)
     at = indptr[delta_columns + 1]
-    indices = np.insert(old_indices, at, delta[1][order] + row_offset).astype(np.int32)
+    lo = np.insert(old_lo, at, (ids & 0xFFFF).astype(np.uint16))
     tf = np.insert(old_tf, at, delta[2][order]).astype(np.uint8)
-    return (indptr + np.concatenate([[0], np.cumsum(added_per_term)]), indices, tf), added_per_term
+    counts = widen_blocks(old_counts, old_blocks, n_blocks, n_terms)
+    counts += np.bincount(delta_columns * n_blocks + (ids >> BLOCK_BITS), minlength=n_terms * n_blocks).astype(np.uint32)
+    return (indptr + np.concatenate([[0], np.cumsum(added_per_term)]), lo, counts, tf), added_per_term
 
 
 def _compact(counts: sparse.spmatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -38,6 +38,15 @@ def join_halves(lo: np.ndarray, blocks: np.ndarray, list_ids: np.ndarray, n_bloc
     return (high << BLOCK_BITS) | lo
 
 
+def widen_blocks(blocks: np.ndarray, n_blocks: int, new_blocks: int, n_lists: int | None = None) -> np.ndarray:
+    """Block counts of ``n_blocks`` a list as ``new_blocks`` a list (the new blocks empty), for ``n_lists`` lists
+    (the lists past the old ones empty too); a new, writable array."""
+    old = np.asarray(blocks).reshape(-1, n_blocks)
+    widened = np.zeros((old.shape[0] if n_lists is None else n_lists, new_blocks), dtype=np.uint32)
+    widened[: old.shape[0], :n_blocks] = old
+    return widened.ravel()
+
+
 def decode_rows(indptr: np.ndarray, lo: np.ndarray, blocks: np.ndarray, n_blocks: int) -> np.ndarray:
     """Every list's ids (int32), for rebuilding the lists whole."""
     return join_halves(np.asarray(lo), blocks, np.arange(len(indptr) - 1), n_blocks)

@@ -147,3 +147,26 @@ def test_rows_in_two_bytes_give_back_their_columns() -> None:
     lo, blocks = encode_rows(indptr, columns, 4)
     assert lo.dtype == np.uint16 and blocks.tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 2, 0, 1, 0, 0]
     assert decode_rows(indptr, lo, blocks, 4).tolist() == columns.tolist()
+
+
+def test_postings_appended_across_a_block_boundary_read_back_as_one_list() -> None:
+    """An incremental sync inserts new postings into the stored two-byte lists without decoding them: ids past
+    65,536, a term new to the corpus and a wider block table still read back as the full lists."""
+    from retrieval.lexical.index import _append_postings
+
+    old_lists = [[3, 65_534], [], [10, 20, 30]]  # three terms over 65,535 rows: one block
+    indptr = np.concatenate([[0], np.cumsum([len(ids) for ids in old_lists])])
+    lo, blocks = encode_rows(indptr, np.array([i for ids in old_lists for i in ids]), 1)
+    tf = np.arange(1, indptr[-1] + 1, dtype=np.uint8)
+    # The delta's own terms 0, 1, 2 are the corpus's terms 2, 3 (new) and 0; its rows start at 65,535.
+    delta_lists = [[0, 5], [1], [0, 70_000]]
+    delta_indptr = np.concatenate([[0], np.cumsum([len(ids) for ids in delta_lists])])
+    delta = (delta_indptr, np.array([i for ids in delta_lists for i in ids]), np.full(5, 9, dtype=np.uint8))
+    (new_indptr, new_lo, new_blocks, new_tf), added = _append_postings(
+        (indptr, lo, blocks, tf), 1, delta, np.array([2, 3, 0]), 4, 65_535, 3
+    )
+    lists = decode_rows(new_indptr, new_lo, new_blocks, 3)
+    got = [lists[a:b].tolist() for a, b in zip(new_indptr[:-1], new_indptr[1:], strict=True)]
+    assert got == [[3, 65_534, 65_535, 135_535], [], [10, 20, 30, 65_535, 65_540], [65_536]]
+    assert added.tolist() == [2, 0, 2, 1]
+    assert new_tf.tolist() == [1, 2, 9, 9, 3, 4, 5, 9, 9, 9]
