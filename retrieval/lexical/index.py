@@ -428,7 +428,8 @@ class TfidfIndex:
         spans.sort()
         sentence_ids = spans[np.concatenate(([True], spans[1:] != spans[:-1]))] if len(spans) else spans
         sentence_tf = self.matches(sentence_ids, columns).counts()
-        prefix = np.vstack([np.zeros((1, len(columns))), np.cumsum(sentence_tf, axis=0)])
+        prefix = np.zeros((len(sentence_ids) + 1, len(columns)))
+        np.cumsum(sentence_tf, axis=0, out=prefix[1:])
         passage_tf = prefix[np.searchsorted(sentence_ids, last) + 1] - prefix[np.searchsorted(sentence_ids, first)]
         return sentence_ids, sentence_tf, passage_tf
 

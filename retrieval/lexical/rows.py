@@ -34,8 +34,9 @@ def join_halves(lo: np.ndarray, blocks: np.ndarray, list_ids: np.ndarray, n_bloc
     if n_blocks == 1:
         return lo.astype(np.int32)
     counts = blocks.reshape(-1, n_blocks)[list_ids].ravel()
-    high = np.repeat(np.tile(np.arange(n_blocks, dtype=np.int32), len(list_ids)), counts)
-    return (high << BLOCK_BITS) | lo
+    ids = np.repeat(np.tile(np.arange(n_blocks, dtype=np.int32) << BLOCK_BITS, len(list_ids)), counts)
+    ids |= lo
+    return ids
 
 
 def widen_blocks(blocks: np.ndarray, n_blocks: int, new_blocks: int, n_lists: int | None = None) -> np.ndarray:
