@@ -23,6 +23,7 @@ from scipy import sparse
 
 from retrieval.lexical.index import MAX_TF, TITLE_WEIGHT, CorpusTables, IndexParams, headings, membership, row_norms, tf_weights
 from retrieval.lexical.rows import encode_rows, high_blocks
+from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, read_range, swap_in, write_array, write_metadata
 from retrieval.lexical.terms import TermCounter
 from retrieval.text.arabic import HEADING
@@ -215,7 +216,7 @@ class IndexBuilder:
             "doc_alive": write_array(self.staging, "doc_alive", np.ones(len(self.doc_ids), dtype=bool)),
         }
         write_metadata(
-            self.staging, asdict(self.params), corpus_version, stale_documents, specs, self.counter.vocabulary,
+            self.staging, asdict(self.params), corpus_version, stale_documents, specs, Vocabulary.of(self.counter.vocabulary),
             {"doc_ids": self.doc_ids, "titles": self.titles, "urls": self.urls},
         )
         self._lock.close()

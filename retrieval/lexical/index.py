@@ -28,12 +28,13 @@ from scipy import sparse
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
 from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves, widen_blocks
+from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 4  # 4: raw arrays named in meta.json, built chunk by chunk
+FORMAT_VERSION = 5  # 4: raw arrays named in meta.json, built chunk by chunk; 5: the vocabulary as arrays
 # Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
 # terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
 MAX_STALE_SHARE = 0.1
@@ -122,10 +123,14 @@ class TfidfIndex:
         new.text_offsets_ = np.concatenate([self.text_offsets_[:-1], delta.text_offsets_ + self.text_offsets_[-1]])
 
         # The delta's own vocabulary, mapped into this one (new terms appended).
-        vocabulary = dict(self.vocabulary_)
-        column_of = np.array([vocabulary.setdefault(term, len(vocabulary)) for term in delta.vocabulary_], dtype=np.int32)
-        n_terms, n_known = len(vocabulary), len(self.vocabulary_)
-        new.vocabulary_ = vocabulary
+        delta_terms = delta.vocabulary_.terms()
+        column_of = self.vocabulary_.columns(delta_terms)
+        unknown = np.flatnonzero(column_of < 0)
+        n_known = len(self.vocabulary_)
+        n_terms = n_known + len(unknown)
+        column_of[unknown] = np.arange(n_known, n_terms)
+        column_of = column_of.astype(np.int32)
+        new.vocabulary_ = self.vocabulary_.extended([delta_terms[i] for i in unknown.tolist()])
         new.is_word_ = np.zeros(n_terms, dtype=bool)
         new.is_word_[:n_known] = self.is_word_
         new.is_word_[column_of] |= delta.is_word_
@@ -222,8 +227,7 @@ class TfidfIndex:
             for name in cls._ARRAYS:
                 setattr(index, name + "_", read_array(folder, name, *meta["arrays"][name]))
             index.texts_ = TextFile(folder / "text_bytes.bin")
-            with open(folder / "vocabulary.pkl", "rb") as handle:
-                index.vocabulary_ = pickle.load(handle)
+            index.vocabulary_ = Vocabulary.load(folder, meta["arrays"])
             documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
             raise IndexMismatch(f"index at {folder} is damaged: {error}") from error
@@ -244,18 +248,19 @@ class TfidfIndex:
 
     def term_ids(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Known terms of a text as (sorted column ids, sublinear tf-idf weights), L2-normalized; unknown terms dropped."""
-        counts: dict[int, int] = {}
-        for term in terms:
-            column = self.vocabulary_.get(term)
-            if column is not None:
-                counts[column] = counts.get(column, 0) + 1
-        if not counts:
+        return self.weigh(self.vocabulary_.columns(terms))
+
+    def weigh(self, occurrences: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(sorted columns, L2-normalized sublinear tf-idf weights) of a text whose terms are these columns (one an
+        occurrence; -1, an unknown term, is dropped)."""
+        found = np.sort(np.asarray(occurrences, dtype=np.int64))
+        found = found[found >= 0]
+        if not len(found):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        columns = np.fromiter(counts, dtype=np.int64, count=len(counts))
-        tf = np.fromiter(counts.values(), dtype=np.float32, count=len(counts))
+        starts = np.flatnonzero(np.concatenate(([True], found[1:] != found[:-1])))
+        columns, tf = found[starts], np.diff(np.append(starts, len(found))).astype(np.float32)
         weights = self.tf_weight(tf) * self.idf_[columns]
-        order = np.argsort(columns)
-        return columns[order], (weights / np.linalg.norm(weights))[order]
+        return columns, weights / np.linalg.norm(weights)
 
     def passage_frequencies(self, columns: np.ndarray) -> np.ndarray:
         """How many passages hold each of these terms: the length of its posting list."""

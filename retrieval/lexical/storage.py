@@ -10,13 +10,15 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from retrieval.lexical.vocabulary import Vocabulary
 
 LOCK_NAME = ".lock"
 
@@ -118,12 +120,11 @@ def swap_in(staging: Path, folder: Path) -> None:
 
 def write_metadata(
     folder: Path, params: dict, corpus_version: str, stale_documents: int, arrays: dict[str, tuple[str, int]],
-    vocabulary: dict[str, int], documents: dict[str, list],
+    vocabulary: Vocabulary, documents: dict[str, list],
 ) -> None:
     """The vocabulary, the articles' ids, titles and urls, and ``meta.json`` with the parameters and each array's
     type and length (written last: a folder without it is no index)."""
-    with open(folder / "vocabulary.pkl", "wb") as handle:
-        pickle.dump(vocabulary, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    arrays = arrays | vocabulary.save(folder)
     with open(folder / "documents.json", "w", encoding="utf-8") as handle:
         json.dump(documents, handle, ensure_ascii=False)
     meta = {"params": params, "corpus_version": corpus_version, "stale_documents": stale_documents, "arrays": arrays}

@@ -189,7 +189,9 @@ def _no_answer_reason(best: Best, missing: tuple[str, ...], confidence: float) -
 
 def unknown_words(index: TfidfIndex, question: str) -> list[str]:
     """The question's content words of which the corpus uses no form."""
-    return [w for w in dict.fromkeys(content_tokens(question)) if not any(f in index.vocabulary_ for f in token_features(w))]
+    words = list(dict.fromkeys(content_tokens(question)))
+    known = index.vocabulary_.lookup(f for w in words for f in token_features(w))
+    return [w for w in words if not any(f in known for f in token_features(w))]
 
 
 def gather_candidates(
@@ -204,7 +206,7 @@ def gather_candidates(
     """
     words = list(dict.fromkeys(content_tokens(question)))
     topic = [w for w in dict.fromkeys(t for word in (context.words if context else ()) for t in tokenize(word)) if w not in words]
-    columns, weights, related = question_vector(index, question, words, params, {w: params.context_weight for w in topic})
+    columns, weights, related, column_of = question_vector(index, question, words, params, {w: params.context_weight for w in topic})
     words += topic
     if not len(columns) and query is None:
         return NO_TERMS
@@ -253,7 +255,7 @@ def gather_candidates(
     doc_of_sentence = index.sent_doc_[sentence_ids]
     articles = sorted_distinct(np.concatenate([articles, doc_of_sentence]))
     article_bm25, title_tf, article_tf = index.document_scores(articles, columns, weights)
-    forms = word_forms(index, words, columns, related)
+    forms = word_forms(index, words, columns, related, column_of)
     if topic:  # the topic's words count at their lower weight in every share
         forms.weights[len(words) - len(topic) :] *= params.context_weight
     held_columns = sentence_tf > 0
@@ -354,8 +356,9 @@ def articles_passages(index: TfidfIndex, articles: np.ndarray) -> np.ndarray:
 
 def question_vector(
     index: TfidfIndex, question: str, words: list[str], params: RankingParams, extra: dict[str, float] | None = None
-) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[str, ...]]]:
-    """The question's known terms and their weights (sorted columns), and each word's related words.
+) -> tuple[np.ndarray, np.ndarray, dict[str, tuple[str, ...]], dict[str, int]]:
+    """The question's known terms and their weights (sorted columns), each word's related words, and the column
+    of every term looked up (-1: not in the vocabulary).
 
     Related words join the question at a share of a word's weight (``RankingParams``): a colloquial word's
     MSA equivalents, a word's synonyms, a noun's broken plural or singular (off by default); a related word
@@ -381,12 +384,14 @@ def question_vector(
             for other in group:
                 for term in token_features(other):  # whole-word terms: a related word's n-grams are noise
                     share[term] = max(share.get(term, 0.0), weight)
-    columns, weights = index.term_ids(list(share) + terms)  # the question's own terms keep their counts
+    looked_up = list(share)
+    column_of = dict(zip(looked_up, index.vocabulary_.columns(looked_up).tolist(), strict=True))
+    columns, weights = index.weigh([column_of[t] for t in looked_up + terms])  # the question's own terms keep their counts
     if len(columns) and len(share) > len(set(terms)):
-        factor = {index.vocabulary_[t]: s for t, s in share.items() if t in index.vocabulary_}
+        factor = {c: share[t] for t, c in column_of.items() if c >= 0}
         weights = weights * np.array([factor[c] for c in columns.tolist()], dtype=np.float32)
         weights /= np.linalg.norm(weights)
-    return columns, weights, related
+    return columns, weights, related, column_of
 
 
 def candidate_passages(
@@ -426,23 +431,31 @@ class WordForms:
         return (held_columns.astype(np.int32) @ forms.astype(np.int32)) > 0
 
 
-def word_forms(index: TfidfIndex, words: list[str], columns: np.ndarray, related: dict[str, tuple[str, ...]]) -> WordForms:
+def word_forms(
+    index: TfidfIndex, words: list[str], columns: np.ndarray, related: dict[str, tuple[str, ...]], column_of: dict[str, int] | None = None
+) -> WordForms:
+    """Which query columns are forms of each word; ``column_of``: terms already looked up (the rest are looked up here)."""
     shape = (len(columns), len(words))
     own, other, exact = np.zeros(shape, bool), np.zeros(shape, bool), np.zeros(shape, bool)
     weights = np.full(len(words), index.max_idf, dtype=np.float32)
     position = {int(c): i for i, c in enumerate(columns.tolist())}
+    features_of = {w: token_features(w) for w in [*words, *(r for word in words for r in related.get(word, ()))]}
+    column_of = dict(column_of or {})
+    wanted = list(dict.fromkeys(f for features in features_of.values() for f in features if f not in column_of))
+    if wanted:
+        column_of.update(zip(wanted, index.vocabulary_.columns(wanted).tolist(), strict=True))
 
     def mark(matrix: np.ndarray, word: int, features: tuple[str, ...]) -> list[int]:
-        found = [position[c] for c in map(index.vocabulary_.get, features) if c is not None and c in position]
+        found = [position[c] for c in map(column_of.get, features) if c in position]
         matrix[found, word] = True
         return found
 
     for i, word in enumerate(words):
-        features = token_features(word)
+        features = features_of[word]
         mark(exact, i, features[:1])
         found = mark(own, i, features)
         for other_word in related.get(word, ()):
-            found += mark(other, i, token_features(other_word))
+            found += mark(other, i, features_of[other_word])
         if found:  # a word known only through a related word (مات through توفي) weighs what that word weighs
             weights[i] = index.idf_[columns[found]].max()
     other &= ~own

@@ -180,8 +180,9 @@ def damage_delete(folder: Path) -> str:
 
 
 def damage_vocabulary(folder: Path) -> str:
-    (folder / "vocabulary.pkl").write_bytes(b"\x80\x05garbage")
-    return "garbled vocabulary.pkl"
+    (folder / "vocabulary_long.pkl").write_bytes(b"\x80\x05garbage")
+    (folder / "vocabulary_keys.bin").write_bytes(b"")
+    return "garbled vocabulary_long.pkl, emptied vocabulary_keys.bin"
 
 
 @pytest.mark.parametrize("damage", [damage_truncate, damage_meta, damage_delete, damage_vocabulary])
