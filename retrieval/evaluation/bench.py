@@ -351,8 +351,8 @@ def _child_serve(db: str, questions: str, encoder: str = "none") -> dict:
         Turn.of(FOLLOW_UP, retriever.ask(FOLLOW_UP, context=context), context)
         followed.append((time.perf_counter() - before) * 1000)
     return {
-        "ms": samples, "again_ms": again, "rss": _peak_rss(), "anon": _anonymous_rss(), "models": models, "vectors": retriever.vector_coverage,
-        "alone_ms": alone, "follow_up_ms": followed,
+        "ms": samples, "again_ms": again, "rss": _peak_rss(), "anon": _anonymous_rss(), "models": models,
+        "vectors": retriever.vector_coverage, "alone_ms": alone, "follow_up_ms": followed,
     }
 
 

@@ -23,9 +23,9 @@ from scipy import sparse
 
 from retrieval.lexical.index import MAX_TF, TITLE_WEIGHT, CorpusTables, IndexParams, headings, membership, row_norms, tf_weights
 from retrieval.lexical.rows import encode_rows, high_blocks
-from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, read_range, swap_in, write_array, write_metadata
 from retrieval.lexical.terms import TermCounter
+from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import HEADING
 
 Progress = Callable[[str], None]

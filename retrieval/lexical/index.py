@@ -28,8 +28,8 @@ from scipy import sparse
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
 from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves, widen_blocks
-from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
 

@@ -89,7 +89,9 @@ class Vocabulary(Mapping[str, int]):
     def load(cls, folder: Path, arrays: Mapping[str, Sequence]) -> Vocabulary:
         with open(Path(folder) / LONG_NAME, "rb") as handle:
             long = pickle.load(handle)
-        first, second, columns = (read_array(folder, f"vocabulary_{name}", *arrays[f"vocabulary_{name}"]) for name in ("first", "second", "columns"))
+        first, second, columns = (
+            read_array(folder, f"vocabulary_{name}", *arrays[f"vocabulary_{name}"]) for name in ("first", "second", "columns")
+        )
         if not len(first) == len(second) == len(columns):
             raise ValueError("the vocabulary's arrays differ in length")
         return cls(first, second, columns, long, (Path(folder), arrays))

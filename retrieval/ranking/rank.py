@@ -294,7 +294,8 @@ def sentence_passages(index: TfidfIndex, sentence_ids: np.ndarray) -> np.ndarray
     """A passage holding each of these sentences (the last one starting at or before it), sorted and distinct."""
     if not len(sentence_ids):
         return np.zeros(0, np.int64)
-    passages = np.clip(np.searchsorted(index.pass_first_, sentence_ids.astype(index.pass_first_.dtype), side="right") - 1, 0, max(index.n_passages - 1, 0))
+    starts = np.searchsorted(index.pass_first_, sentence_ids.astype(index.pass_first_.dtype), side="right")  # needles of its type
+    passages = np.clip(starts - 1, 0, max(index.n_passages - 1, 0))
     return sorted_distinct(passages[index.pass_last_[passages] >= sentence_ids]).astype(np.int64)
 
 

@@ -2,6 +2,7 @@
 killed build leaves the previous index serving."""
 
 import errno
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -166,7 +167,7 @@ def test_postings_appended_across_a_block_boundary_read_back_as_one_list() -> No
         (indptr, lo, blocks, tf), 1, delta, np.array([2, 3, 0]), 4, 65_535, 3
     )
     lists = decode_rows(new_indptr, new_lo, new_blocks, 3)
-    got = [lists[a:b].tolist() for a, b in zip(new_indptr[:-1], new_indptr[1:], strict=True)]
+    got = [lists[a:b].tolist() for a, b in itertools.pairwise(new_indptr)]
     assert got == [[3, 65_534, 65_535, 135_535], [], [10, 20, 30, 65_535, 65_540], [65_536]]
     assert added.tolist() == [2, 0, 2, 1]
     assert new_tf.tolist() == [1, 2, 9, 9, 3, 4, 5, 9, 9, 9]
