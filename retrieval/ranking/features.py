@@ -59,8 +59,9 @@ class Candidates:
         if not total:
             return np.zeros(len(held), dtype=np.float32)
         # A sum of products, not a BLAS float32 matrix-vector product: OpenBLAS's sgemv raised spurious
-        # "invalid value encountered in matmul" warnings here (its results were right).
-        return ((held * weights).sum(axis=1) / total).astype(np.float32)
+        # "invalid value encountered in matmul" warnings here (its results were right). einsum sums them without
+        # the (rows × words) temporary: twice as fast, and this runs fifteen times a question.
+        return (np.einsum("ij,j->i", held, weights) / total).astype(np.float32)
 
     @property
     def article_rank(self) -> np.ndarray:
