@@ -18,9 +18,10 @@ opening words. A `.jsonl` archive holds one article a line: `{"title", "content"
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -85,6 +86,43 @@ def read_text_file(path: Path) -> str:
     return text
 
 
+READ_BLOCK = 1 << 20  # bytes read at a time when a file is checked without holding it
+
+
+def check_text_file(path: Path) -> str:
+    """The SHA-256 of the file's text (as ``read_text_file`` would return it, UTF-8 encoded), read a block at a
+    time so a large archive is never held whole; ArticleError if it is binary, not UTF-8 or empty."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    digest = hashlib.sha256()
+    offset, has_text = 0, False
+    with open(path, "rb") as handle:
+        while block := handle.read(READ_BLOCK):
+            if b"\x00" in block:
+                raise ArticleError("binary file (contains NUL bytes), not a UTF-8 text article")
+            pending = len(decoder.getstate()[0])
+            try:
+                text = decoder.decode(block)
+            except UnicodeDecodeError as error:
+                raise ArticleError(f"not UTF-8 (invalid byte at offset {offset - pending + error.start})") from error
+            digest.update(text.encode("utf-8"))
+            has_text = has_text or bool(text.strip())
+            offset += len(block)
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError as error:
+            raise ArticleError(f"not UTF-8 (invalid byte at offset {offset - len(error.object) + error.start})") from error
+    if not has_text:
+        raise ArticleError("empty file")
+    return digest.hexdigest()
+
+
+def jsonl_lines(path: Path) -> Iterator[str]:
+    """The lines of a checked `.jsonl` file (``check_text_file``), one at a time; split at \\n only, as
+    ``str.split("\\n")`` splits (a stray \\r stays inside its line)."""
+    with open(path, encoding="utf-8-sig", newline="\n") as handle:
+        yield from handle
+
+
 def parse_txt_article(doc_id: str, raw: str) -> Article:
     """An article from a `.txt` file's text, with its header if it has one."""
     meta: dict[str, str] = {}
@@ -126,9 +164,10 @@ def derive_title(text: str) -> str:
     return " ".join(words[:_TITLE_WORDS]) + ("…" if len(words) > _TITLE_WORDS else "")
 
 
-def iter_jsonl_articles(stem: str, raw: str) -> Iterator[Article | Problem]:
-    """Articles of a `.jsonl` archive, and a Problem for each line that is not one."""
-    for number, line in enumerate(raw.split("\n"), start=1):
+def iter_jsonl_articles(stem: str, lines: Iterable[str]) -> Iterator[Article | Problem]:
+    """Articles of a `.jsonl` archive's lines (its text split at \\n, or ``jsonl_lines``), and a Problem for
+    each line that is not one."""
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:

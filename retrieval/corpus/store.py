@@ -8,7 +8,6 @@ previous consistent state.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import sqlite3
 import time
@@ -24,9 +23,11 @@ from retrieval.answers import IngestReport, Problem
 from retrieval.corpus.articles import (
     Article,
     ArticleError,
+    check_text_file,
     file_key,
     find_article_files,
     iter_jsonl_articles,
+    jsonl_lines,
     parse_txt_article,
     read_text_file,
 )
@@ -205,22 +206,20 @@ class Store:
                     unchanged += self._count_file_documents(key)
                     continue
                 try:
-                    raw = read_text_file(path)
-                except (ArticleError, OSError) as error:
+                    digest = check_text_file(path)  # read a block at a time: an archive is never held whole
+                    articles = _file_articles(data_dir, path, problems) if not (previous and previous["sha256"] == digest) else None
+                    if articles is not None:
+                        diff = self._replace_file_documents(key, articles, problems, progress)
+                except (ArticleError, OSError, UnicodeDecodeError) as error:  # unreadable, or changed while read
                     problems.append(Problem(key, str(error)))
                     continue
-                digest = _sha256(raw)
-                if not (previous and previous["sha256"] == digest):
-                    articles, file_problems = _parse_file(data_dir, path, raw)
-                    problems.extend(file_problems)
-                    if articles or not file_problems:
-                        diff = self._replace_file_documents(key, articles, problems, progress)
-                        added += diff[0]
-                        updated += diff[1]
-                        removed += diff[2]
-                        unchanged += diff[3]
-                    else:
+                if articles is not None:
+                    if diff is None:
                         continue  # nothing readable: keep what the file gave before
+                    added += diff[0]
+                    updated += diff[1]
+                    removed += diff[2]
+                    unchanged += diff[3]
                 else:
                     unchanged += self._count_file_documents(key)
                 self.db["files"].upsert(
@@ -250,42 +249,47 @@ class Store:
         return self.db.execute("SELECT count(*) FROM documents WHERE file = ?", [key]).fetchone()[0]
 
     def _replace_file_documents(
-        self, key: str, articles: list[Article], problems: list[Problem], progress: Progress | None = None
-    ) -> tuple[list[str], list[str], list[str], int]:
-        """Make the file's documents exactly ``articles``; returns (added, updated, removed, unchanged)."""
+        self, key: str, articles: Iterable[Article], problems: list[Problem], progress: Progress | None = None
+    ) -> tuple[list[str], list[str], list[str], int] | None:
+        """Make the file's documents exactly ``articles`` (read a batch at a time); returns (added, updated,
+        removed, unchanged), or None when the file gave no article and a problem (what it gave before stays)."""
         rows = self.db.execute("SELECT doc_id, sha256, added FROM documents WHERE file = ?", [key]).fetchall()
         before = {doc_id: sha for doc_id, sha, _ in rows}
         arrived = {doc_id: added for doc_id, _, added in rows if added}
-        owners = self._owners([a.doc_id for a in articles if a.doc_id not in before])
-        added, updated, fresh = [], [], []
-        unchanged = 0
-        for article in articles:
-            sha = article.sha256
-            if before.get(article.doc_id) == sha:
-                unchanged += 1
-                continue
-            owner = owners.get(article.doc_id)
-            if owner is not None and owner != key:
-                problems.append(Problem(key, f"article id {article.doc_id} is already taken by {owner}", article.line))
-                continue
-            (updated if article.doc_id in before else added).append(article.doc_id)
-            fresh.append(article)
-        self._delete_documents(updated)
-        self._insert_documents(key, fresh, progress, arrived)
-        gone = set(before) - {a.doc_id for a in articles}
-        return added, updated, self._delete_documents(sorted(gone)), unchanged
+        added, updated, seen = [], [], set()
+        problems_before, unchanged, written, started = len(problems), 0, 0, time.perf_counter()
+        for batch in _batches(articles, INSERT_BATCH):
+            owners = self._owners([a.doc_id for a in batch if a.doc_id not in before])
+            fresh, replaced = [], []
+            for article in batch:
+                seen.add(article.doc_id)
+                if before.get(article.doc_id) == article.sha256:
+                    unchanged += 1
+                    continue
+                owner = owners.get(article.doc_id)
+                if owner is not None and owner != key:
+                    problems.append(Problem(key, f"article id {article.doc_id} is already taken by {owner}", article.line))
+                    continue
+                (replaced if article.doc_id in before else added).append(article.doc_id)
+                fresh.append(article)
+            self._delete_documents(replaced)
+            updated += replaced
+            self._insert_documents(key, fresh, arrived)
+            written += len(fresh)
+            if progress and fresh:
+                progress(f"{key}: {written:,} articles written ({written / (time.perf_counter() - started):,.0f}/s)")
+        if not seen and len(problems) > problems_before:
+            return None
+        return added, updated, self._delete_documents(sorted(set(before) - seen)), unchanged
 
-    def _insert_documents(
-        self, key: str, articles: Iterable[Article], progress: Progress | None = None, arrived: dict[str, str] | None = None
-    ) -> None:
-        """Insert articles with their chunks; the chunk rows go in one batch per table every 1,000 articles.
+    def _insert_documents(self, key: str, articles: Iterable[Article], arrived: dict[str, str] | None = None) -> None:
+        """Insert articles with their chunks; the chunk rows go in one batch per table every INSERT_BATCH articles.
         ``arrived``: when the edited ones first came (else now)."""
         now = datetime.now(UTC).strftime(_ADDED_FORMAT)
         arrived = arrived or {}
         paragraphs: list[tuple[int, ...]] = []
         sentences: list[tuple[int, ...]] = []
         passages: list[tuple[int, ...]] = []
-        started = time.perf_counter()
         for count, article in enumerate(articles, start=1):
             doc = self.db.conn.execute(
                 "INSERT INTO documents (doc_id, file, line, title, url, source, published, text, sha256, added) "
@@ -297,10 +301,8 @@ class Store:
             paragraphs.extend((doc, n, p.start, p.end) for n, p in enumerate(chunks.paragraphs, start=1))
             sentences.extend((doc, s.number, s.paragraph, s.start, s.end) for s in chunks.sentences)
             passages.extend((doc, p.number, p.first_sentence, p.last_sentence, p.start, p.end) for p in chunks.passages)
-            if count % 1000 == 0:
+            if count % INSERT_BATCH == 0:
                 self._insert_chunks(paragraphs, sentences, passages)
-                if progress:
-                    progress(f"{key}: {count:,} articles written ({count / (time.perf_counter() - started):,.0f}/s)")
         self._insert_chunks(paragraphs, sentences, passages)
 
     def _insert_chunks(self, paragraphs: list[tuple[int, ...]], sentences: list[tuple[int, ...]], passages: list[tuple[int, ...]]) -> None:
@@ -337,18 +339,31 @@ class Store:
         return list(doc_ids)
 
 
-def _parse_file(data_dir: Path, path: Path, raw: str) -> tuple[list[Article], list[Problem]]:
+INSERT_BATCH = 1000  # articles read, compared and written at a time; their chunk rows go in one batch a table
+
+
+def _file_articles(data_dir: Path, path: Path, problems: list[Problem]) -> Iterator[Article]:
+    """The file's articles, one at a time (an archive is read a line at a time); what is not one goes to ``problems``."""
     stem = file_key(data_dir, path)
     if path.suffix.lower() == ".jsonl":
-        articles, problems = [], []
-        for item in iter_jsonl_articles(stem, raw):
-            (articles if isinstance(item, Article) else problems).append(item)
-        return articles, problems
+        for item in iter_jsonl_articles(stem, jsonl_lines(path)):
+            if isinstance(item, Article):
+                yield item
+            else:
+                problems.append(item)
+        return
     try:
-        return [parse_txt_article(stem, raw)], []
+        yield parse_txt_article(stem, read_text_file(path))
     except ArticleError as error:
-        return [], [Problem(path.relative_to(data_dir).as_posix(), str(error))]
+        problems.append(Problem(path.relative_to(data_dir).as_posix(), str(error)))
 
 
-def _sha256(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+def _batches(items: Iterable[Article], size: int) -> Iterator[list[Article]]:
+    batch: list[Article] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

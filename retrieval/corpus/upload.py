@@ -78,7 +78,7 @@ def check_upload(name: str, data: bytes, known: Callable[[list[str]], dict[str, 
         except ArticleError as error:
             problems.append(Problem(name, str(error)))
     else:
-        for item in iter_jsonl_articles(stem, text):
+        for item in iter_jsonl_articles(stem, text.split("\n")):
             (problems if isinstance(item, Problem) else articles).append(item)
     holders = known([article.sha256 for article in articles])
     seen: dict[str, int | None] = {}

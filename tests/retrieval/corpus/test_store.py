@@ -1,5 +1,6 @@
 """Ingestion on real SQLite files: idempotent, incremental, transactional, and forgiving of bad files."""
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -118,3 +119,44 @@ def test_the_articles_of_the_last_day_are_counted_and_an_edit_keeps_its_arrival(
     assert store.added_since(24) == 1  # the new one; the edited one came in 2020
     assert store.db.execute("SELECT added FROM documents WHERE doc_id = ?", [first.stem]).fetchone()[0] == "2020-01-01 00:00:00"
     store.close()
+
+
+def test_an_archive_larger_than_a_read_is_streamed_line_by_line(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An archive is checked and read a block at a time (never held whole): blocks far smaller than the file,
+    a two-byte letter split between two blocks, a BOM, a stray \\r inside a line and 2,500 articles (three
+    write batches) give what reading it whole gave, and an unchanged archive is not parsed again."""
+    from retrieval.corpus import articles
+
+    lines = [  # a raw \r between two keys is JSON whitespace: the line must not be split there
+        json.dumps({"title": f"خبر رقم {n}", "content": f"افتتح الوزير {n} مشروعا جديدا."}, ensure_ascii=False)
+        .replace(', "content"', ',\r"content"')
+        for n in range(2500)
+    ]
+    archive = data_dir / "archive.jsonl"
+    archive.write_bytes(b"\xef\xbb\xbf" + "\n".join(lines).encode("utf-8"))
+    monkeypatch.setattr(articles, "READ_BLOCK", 4097)  # odd: Arabic letters (two bytes) straddle the blocks
+    report = ingest(tmp_path, data_dir)
+    assert not report.problems and len(report.added) == 2505
+    store = Store(tmp_path / "isnad.db")
+    text = store.db.execute("SELECT text FROM documents WHERE doc_id = 'archive:2500'").fetchone()[0]
+    assert text == "افتتح الوزير 2499 مشروعا جديدا."
+    digest = store.db.execute("SELECT sha256 FROM files WHERE path = 'archive.jsonl'").fetchone()[0]
+    assert digest == hashlib.sha256(archive.read_bytes()[3:]).hexdigest()  # the text's hash, as before streaming
+    store.close()
+    archive.write_bytes(archive.read_bytes())  # touched, same bytes
+    again = ingest(tmp_path, data_dir)
+    assert not again.changed and again.unchanged == 2505
+
+
+def test_a_bad_byte_far_into_an_archive_is_reported_with_its_offset(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from retrieval.corpus import articles
+
+    monkeypatch.setattr(articles, "READ_BLOCK", 1000)
+    good = (json.dumps({"title": "عنوان", "content": "نص الخبر."}, ensure_ascii=False) + "\n").encode("utf-8") * 100
+    (data_dir / "latin1.jsonl").write_bytes(good + b"caf\xe9\n")
+    (data_dir / "nul.jsonl").write_bytes(good + b"\x00")
+    problems = {p.path: p.reason for p in ingest(tmp_path, data_dir).problems}
+    assert problems["latin1.jsonl"] == f"not UTF-8 (invalid byte at offset {len(good) + 3})"
+    assert "binary" in problems["nul.jsonl"]
