@@ -72,26 +72,12 @@ def file_key(data_dir: Path, path: Path) -> str:
     return path.relative_to(data_dir).with_suffix("").as_posix()
 
 
-def read_text_file(path: Path) -> str:
-    """The file as UTF-8 text (a BOM is dropped); ArticleError if it is binary, not UTF-8 or empty."""
-    raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise ArticleError("binary file (contains NUL bytes), not a UTF-8 text article")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise ArticleError(f"not UTF-8 (invalid byte at offset {error.start})") from error
-    if not text.strip():
-        raise ArticleError("empty file")
-    return text
-
-
 READ_BLOCK = 1 << 20  # bytes read at a time when a file is checked without holding it
 
 
 def check_text_file(path: Path) -> str:
-    """The SHA-256 of the file's text (as ``read_text_file`` would return it, UTF-8 encoded), read a block at a
-    time so a large archive is never held whole; ArticleError if it is binary, not UTF-8 or empty."""
+    """The SHA-256 of the file's text (UTF-8, a BOM dropped), read a block at a time so a large archive is never
+    held whole; ArticleError if it is binary, not UTF-8 or empty."""
     decoder = codecs.getincrementaldecoder("utf-8-sig")()
     digest = hashlib.sha256()
     offset, has_text = 0, False
@@ -116,9 +102,9 @@ def check_text_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def jsonl_lines(path: Path) -> Iterator[str]:
-    """The lines of a checked `.jsonl` file (``check_text_file``), one at a time; split at \\n only, as
-    ``str.split("\\n")`` splits (a stray \\r stays inside its line)."""
+def text_lines(path: Path) -> Iterator[str]:
+    """The lines of a checked file (``check_text_file``), one at a time and as written: split at \\n only, as
+    ``str.split("\\n")`` splits (a stray \\r stays inside its line), so joined they are the file's text."""
     with open(path, encoding="utf-8-sig", newline="\n") as handle:
         yield from handle
 
@@ -165,7 +151,7 @@ def derive_title(text: str) -> str:
 
 
 def iter_jsonl_articles(stem: str, lines: Iterable[str]) -> Iterator[Article | Problem]:
-    """Articles of a `.jsonl` archive's lines (its text split at \\n, or ``jsonl_lines``), and a Problem for
+    """Articles of a `.jsonl` archive's lines (its text split at \\n, or ``text_lines``), and a Problem for
     each line that is not one."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():

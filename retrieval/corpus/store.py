@@ -27,9 +27,8 @@ from retrieval.corpus.articles import (
     file_key,
     find_article_files,
     iter_jsonl_articles,
-    jsonl_lines,
     parse_txt_article,
-    read_text_file,
+    text_lines,
 )
 from retrieval.corpus.chunking import chunk_article
 from retrieval.errors import StoreError
@@ -207,21 +206,21 @@ class Store:
                     continue
                 try:
                     digest = check_text_file(path)  # read a block at a time: an archive is never held whole
-                    articles = _file_articles(data_dir, path, problems) if not (previous and previous["sha256"] == digest) else None
-                    if articles is not None:
-                        diff = self._replace_file_documents(key, articles, problems, progress)
+                    changed = not (previous and previous["sha256"] == digest)
+                    articles = _file_articles(data_dir, path, problems)
+                    diff = self._replace_file_documents(key, articles, problems, progress) if changed else None
                 except (ArticleError, OSError, UnicodeDecodeError) as error:  # unreadable, or changed while read
                     problems.append(Problem(key, str(error)))
                     continue
-                if articles is not None:
-                    if diff is None:
-                        continue  # nothing readable: keep what the file gave before
+                if not changed:
+                    unchanged += self._count_file_documents(key)
+                elif diff is None:
+                    continue  # nothing readable: keep what the file gave before
+                else:
                     added += diff[0]
                     updated += diff[1]
                     removed += diff[2]
                     unchanged += diff[3]
-                else:
-                    unchanged += self._count_file_documents(key)
                 self.db["files"].upsert(
                     {"path": key, "size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": digest}, pk="path"
                 )
@@ -346,14 +345,14 @@ def _file_articles(data_dir: Path, path: Path, problems: list[Problem]) -> Itera
     """The file's articles, one at a time (an archive is read a line at a time); what is not one goes to ``problems``."""
     stem = file_key(data_dir, path)
     if path.suffix.lower() == ".jsonl":
-        for item in iter_jsonl_articles(stem, jsonl_lines(path)):
+        for item in iter_jsonl_articles(stem, text_lines(path)):
             if isinstance(item, Article):
                 yield item
             else:
                 problems.append(item)
         return
     try:
-        yield parse_txt_article(stem, read_text_file(path))
+        yield parse_txt_article(stem, "".join(text_lines(path)))
     except ArticleError as error:
         problems.append(Problem(path.relative_to(data_dir).as_posix(), str(error)))
 

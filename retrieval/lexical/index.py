@@ -246,10 +246,6 @@ class TfidfIndex:
     def sentence_text(self, i: int) -> str:
         return self.texts_.read(int(self.text_offsets_[i]), int(self.text_offsets_[i + 1]))
 
-    def term_ids(self, terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Known terms of a text as (sorted column ids, sublinear tf-idf weights), L2-normalized; unknown terms dropped."""
-        return self.weigh(self.vocabulary_.columns(terms))
-
     def weigh(self, occurrences: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(sorted columns, L2-normalized sublinear tf-idf weights) of a text whose terms are these columns (one an
         occurrence; -1, an unknown term, is dropped)."""
@@ -430,8 +426,7 @@ class TfidfIndex:
         first, last = self.pass_first_[passage_ids], self.pass_last_[passage_ids]
         lengths = last - first + 1
         spans = np.arange(int(lengths.sum())) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
-        spans.sort()
-        sentence_ids = spans[np.concatenate(([True], spans[1:] != spans[:-1]))] if len(spans) else spans
+        sentence_ids = sorted_distinct(spans)
         sentence_tf = self.matches(sentence_ids, columns).counts()
         prefix = np.zeros((len(sentence_ids) + 1, len(columns)))
         np.cumsum(sentence_tf, axis=0, out=prefix[1:])
