@@ -27,7 +27,7 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, high_blocks, join_halves, widen_blocks
+from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, find_in_lists, high_blocks, join_halves, widen_blocks
 from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
@@ -307,35 +307,16 @@ class TfidfIndex:
         title_tf = self.matches(doc_ids, columns, rows="t").counts()
         tf = np.zeros((len(doc_ids), len(columns)), dtype=np.float32)
         # Each word term's postings are sorted by article: a binary search finds the candidates in them,
-        # touching a few pages instead of every sentence row of every candidate. Within a term, each block of
-        # 65,536 articles is searched for the candidates of that block (rows.py). One search a term and block;
-        # what it found is checked and read for all of them at once.
+        # touching a few pages instead of every sentence row of every candidate. A candidate is searched for in
+        # the block of 65,536 articles it falls in (rows.py); every term and candidate in one search.
         word = np.flatnonzero(self.is_word_[columns])
         if len(word) and len(doc_ids):
-            counts = self.d_blocks_.reshape(-1, self.document_blocks)[columns[word]].astype(np.int64)
-            starts = (self.d_indptr_[columns[word]][:, None] + np.cumsum(counts, axis=1) - counts).tolist()
-            target_block = doc_ids >> BLOCK_BITS
-            low = (doc_ids & 0xFFFF).astype(np.uint16)
-            positions, searched, ends, owners, rows = [], [], [], [], []
-            for block in range(self.document_blocks):
-                wanted = np.flatnonzero(target_block == block)
-                if not len(wanted):
-                    continue
-                targets = low[wanted]
-                for at, start, count in zip(word.tolist(), (row[block] for row in starts), counts[:, block].tolist(), strict=True):
-                    if count:
-                        positions.append(np.searchsorted(self.d_lo_[start : start + count], targets) + start)
-                        searched.append(targets)
-                        ends.append(start + count)
-                        owners.append(at)
-                        rows.append(wanted)
-            if positions:
-                sizes = [len(p) for p in positions]
-                position = np.concatenate(positions)
-                end = np.repeat(ends, sizes)
-                inside = np.minimum(position, end - 1)
-                hit = np.flatnonzero((position < end) & (self.d_lo_.take(inside) == np.concatenate(searched)))
-                tf[np.concatenate(rows)[hit], np.repeat(owners, sizes)[hit]] = self.d_tf_.take(inside[hit])
+            counts = self.d_blocks_.reshape(-1, self.document_blocks)[columns[word]].astype(np.int64)  # (terms, blocks)
+            starts = self.d_indptr_[columns[word]][:, None] + np.cumsum(counts, axis=1) - counts
+            block = doc_ids >> BLOCK_BITS
+            targets = np.tile((doc_ids & 0xFFFF).astype(np.uint16), len(word))
+            position, found = find_in_lists(self.d_lo_, starts[:, block].ravel(), counts[:, block].ravel(), targets)
+            tf[:, word] = np.where(found, self.d_tf_.take(position, mode="clip"), 0).reshape(len(word), len(doc_ids)).T
         text_tf = np.maximum(tf - TITLE_WEIGHT * title_tf, 0)
         factors = weights * self.document_idf(columns)
         return (self._bm25_tf(tf, self.d_len_[doc_ids][:, None]) @ factors).astype(np.float32), title_tf, text_tf

@@ -16,7 +16,7 @@ from retrieval.engine import build_index, index_folder
 from retrieval.errors import IndexWriteError
 from retrieval.lexical import build, storage
 from retrieval.lexical.index import IndexParams, TfidfIndex, membership
-from retrieval.lexical.rows import decode_rows, encode_rows
+from retrieval.lexical.rows import decode_rows, encode_rows, find_in_lists
 
 CITIES = ["القاهرة", "دمشق", "بغداد", "الرباط", "تونس", "عمان", "الرياض", "الدوحة", "بيروت", "صنعاء"]
 
@@ -148,6 +148,22 @@ def test_rows_in_two_bytes_give_back_their_columns() -> None:
     lo, blocks = encode_rows(indptr, columns, 4)
     assert lo.dtype == np.uint16 and blocks.tolist() == [2, 1, 0, 0, 0, 0, 0, 0, 1, 1, 0, 2, 0, 1, 0, 0]
     assert decode_rows(indptr, lo, blocks, 4).tolist() == columns.tolist()
+
+
+def test_one_search_finds_each_target_in_its_own_list_as_a_search_per_list_does() -> None:
+    rng = np.random.default_rng(7)
+    lists = [np.unique(rng.integers(0, 300, size)).astype(np.uint16) for size in (0, 1, 2, 7, 64, 200)]
+    values = np.concatenate(lists)
+    offsets = np.concatenate([[0], np.cumsum([len(ids) for ids in lists])])
+    which = rng.integers(0, len(lists), 500)
+    targets = rng.integers(0, 300, 500).astype(np.uint16)
+    targets[:6] = [ids[-1] if len(ids) else 0 for ids in lists]  # each list's last value: the search's edge
+    which[:6] = np.arange(6)
+    lengths = np.diff(offsets)
+    position, found = find_in_lists(values, offsets[which], lengths[which], targets)
+    assert position.tolist() == [offsets[j] + np.searchsorted(lists[j], t) for j, t in zip(which, targets, strict=True)]
+    assert found.tolist() == [bool(t in lists[j].tolist()) for j, t in zip(which, targets, strict=True)]
+    assert found[1:6].all() and found.any() and not found.all()
 
 
 def test_postings_appended_across_a_block_boundary_read_back_as_one_list() -> None:

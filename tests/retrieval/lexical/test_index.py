@@ -1,6 +1,9 @@
-"""The index: an extended one holds what a full build holds."""
+"""The index: an extended one holds what a full build holds; articles scored as their postings say."""
 
+import math
 from pathlib import Path
+
+import numpy as np
 
 from retrieval import Retriever
 from retrieval.lexical import index
@@ -45,3 +48,28 @@ def test_an_extended_index_holds_the_article_postings_a_full_build_holds(tmp_pat
     assert article_postings(extended.index) == article_postings(rebuilt.index)
     assert title_rows(extended.index) == title_rows(rebuilt.index)
     assert len(extended.index.is_word_) == len(extended.index.vocabulary_)
+
+
+def test_article_scores_are_bm25_over_the_article_postings(tmp_path: Path, data_dir: Path) -> None:
+    """document_scores (a binary search a term and article) against BM25 summed from the decoded postings."""
+    (data_dir / "books.txt").write_text("معرض الكتاب في القاهرة\nافتتح الوزير معرضا للكتاب.\n", encoding="utf-8")
+    retriever = Retriever.open(tmp_path / "a.db")
+    retriever.sync(data_dir)
+    ix = retriever.index
+    terms = ix.params.text_analyzer()("متى زار بينيت موسكو والتقى بوتين في روسيا؟")
+    columns, weights = ix.weigh(ix.vocabulary_.columns(terms))
+    articles = np.arange(len(ix.doc_ids_))
+    scores, _, _ = ix.document_scores(articles, columns, weights)
+    postings = decode_rows(ix.d_indptr_, ix.d_lo_, ix.d_blocks_, ix.document_blocks)
+    n, mean_length = len(ix.doc_ids_), float(np.mean(ix.d_len_))
+    expected = np.zeros(n)
+    for column, weight in zip(columns.tolist(), weights.tolist(), strict=True):
+        span = range(int(ix.d_indptr_[column]), int(ix.d_indptr_[column + 1]))
+        if not ix.is_word_[column]:
+            continue
+        idf = math.log1p((n - len(span) + 0.5) / (len(span) + 0.5))
+        for at in span:
+            doc, tf = int(postings[at]), float(ix.d_tf_[at])
+            expected[doc] += weight * idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * ix.d_len_[doc] / mean_length))
+    assert expected.max() > 0 and (expected == 0).any()
+    assert np.allclose(scores, expected, rtol=1e-4, atol=1e-6)
