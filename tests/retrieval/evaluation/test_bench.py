@@ -66,10 +66,11 @@ def test_run_bench_measures_every_figure(tmp_path: Path) -> None:
     assert (one.articles, two.articles) == (20, 40)
     assert two.sentences == 2 * one.sentences
     assert one.isnad.count == 10 and one.bm25.count > 0 and one.follow_up.count == one.alone.count == 10
+    assert one.isnad_again.count == one.isnad_best.count == 10 and one.isnad_best.p99 <= one.isnad_again.p99
     assert one.db_bytes > 0 and one.index_bytes > 0 and one.serve_rss > one.serve_anon > 0 and one.startup_s > 0
     assert one.sync_10_s is not None and two.sync_10_s is None
     text = "\n".join(one.lines())
-    for figure in ("articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10", "follow-up"):
+    for figure in ("articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10", "follow-up", "best of 3"):
         assert figure in text
     assert any("questions" in message for message in messages)
 
