@@ -21,8 +21,9 @@ from types import TracebackType
 import numpy as np
 from scipy import sparse
 
+from retrieval.lexical.counts import CountsWriter
 from retrieval.lexical.index import MAX_TF, TITLE_WEIGHT, CorpusTables, IndexParams, headings, membership, row_norms, tf_weights
-from retrieval.lexical.rows import encode_rows, high_blocks
+from retrieval.lexical.rows import encode_rows, high_blocks, narrowest
 from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, read_range, swap_in, write_array, write_metadata
 from retrieval.lexical.terms import TermCounter
 from retrieval.lexical.vocabulary import Vocabulary
@@ -265,10 +266,13 @@ class IndexBuilder:
     def _sentence_rows(
         self, specs: dict[str, tuple[str, int]], idf: np.ndarray, tf_table: np.ndarray, n_blocks: int
     ) -> dict[str, tuple[str, int]]:
-        """The sentence rows' columns in two bytes (``rows.py``: ``s_lo``, ``s_blocks``) and their norms (``s_norm``)."""
+        """The sentence rows' columns in two bytes (``rows.py``: ``s_lo``, ``s_blocks``), their counts in half a byte
+        (``counts.py``: ``s_tf_packed``, ``s_tf_over_at``, ``s_tf_over``) and their norms (``s_norm``)."""
         indptr = read_array(self.staging, "s_indptr", *specs["s_indptr"])
-        indices_type, tf_type = specs.pop("s_indices")[0], specs["s_tf"][0]
-        writers = {name: ArrayWriter(self.staging, name, dtype) for name, dtype in (("s_lo", np.uint16), ("s_blocks", np.uint32))}
+        indices_type, tf_type = specs.pop("s_indices")[0], specs.pop("s_tf")[0]
+        block_type = narrowest(np.diff(indptr)).dtype  # a row's count in a block is at most its length
+        writers = {name: ArrayWriter(self.staging, name, dtype) for name, dtype in (("s_lo", np.uint16), ("s_blocks", block_type))}
+        counts = CountsWriter(self.staging, "s_tf")
         norms = np.ones(self.n_sentences, dtype=np.float32)
         for r0, r1 in _row_blocks(indptr):
             start, end = int(indptr[r0]), int(indptr[r1])
@@ -277,10 +281,16 @@ class IndexBuilder:
             lo, blocks = encode_rows(local, indices, n_blocks)
             writers["s_lo"].append(lo)
             writers["s_blocks"].append(blocks)
-            norms[r0:r1] = row_norms(local, indices, read_range(self.staging, "s_tf", tf_type, start, end), idf, tf_table)
+            tf = read_range(self.staging, "s_tf", tf_type, start, end)
+            counts.append(tf)
+            norms[r0:r1] = row_norms(local, indices, tf, idf, tf_table)
         del indptr
-        (self.staging / "s_indices.bin").unlink()
-        return {**{name: writer.close() for name, writer in writers.items()}, "s_norm": write_array(self.staging, "s_norm", norms)}
+        for name in ("s_indices", "s_tf"):
+            (self.staging / f"{name}.bin").unlink()
+        return {
+            **{name: writer.close() for name, writer in writers.items()}, **counts.close(),
+            "s_norm": write_array(self.staging, "s_norm", norms),
+        }
 
     def _word_titles(self, specs: dict[str, tuple[str, int]], is_word: np.ndarray) -> dict[str, tuple[str, int]]:
         """The title rows with their word terms only (``t_``), from all their terms (``title_``)."""

@@ -27,14 +27,16 @@ from scipy import sparse
 
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
-from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, find_in_lists, high_blocks, join_halves, widen_blocks
+from retrieval.lexical.counts import PackedCounts
+from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, find_in_lists, high_blocks, join_halves, narrowest, widen_blocks
 from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 5  # 4: raw arrays named in meta.json, built chunk by chunk; 5: the vocabulary as arrays
+FORMAT_VERSION = 6  # 4: raw arrays named in meta.json, built chunk by chunk; 5: the vocabulary as arrays;
+# 6: sentence counts in half a byte (counts.py)
 # Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
 # terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
 MAX_STALE_SHARE = 0.1
@@ -75,7 +77,7 @@ class TfidfIndex:
     _ARRAYS = (
         "sent_doc", "sent_paragraph", "sent_number", "sent_start", "sent_end", "pass_first", "pass_last",
         "text_offsets", "text_bytes", "idf", "s_norm", "p_norm", "s_flags", "doc_alive",
-        "p_indptr", "p_lo", "p_blocks", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf",
+        "p_indptr", "p_lo", "p_blocks", "p_tf", "s_indptr", "s_lo", "s_blocks", "s_tf_packed", "s_tf_over_at", "s_tf_over",
         "d_indptr", "d_lo", "d_blocks", "d_tf", "d_len", "t_indptr", "t_indices", "t_tf", "is_word",
     )
 
@@ -138,13 +140,15 @@ class TfidfIndex:
         # existing rows keep their encoding (rows.py): only their block counts widen when the vocabulary does.
         delta_columns = decode_rows(delta.s_indptr_, delta.s_lo_, delta.s_blocks_, delta.n_blocks)
         rows = sparse.csr_matrix(
-            (delta.s_tf_, column_of[delta_columns], delta.s_indptr_), shape=(delta.n_sentences, n_terms)
+            (delta.sentence_tf.all(), column_of[delta_columns], delta.s_indptr_), shape=(delta.n_sentences, n_terms)
         ).sorted_indices()
         indptr, columns, tf = _compact(rows)
         lo, blocks = encode_rows(indptr, columns, high_blocks(n_terms))
         new.s_indptr_ = np.concatenate([self.s_indptr_[:-1], indptr + self.s_indptr_[-1]])
-        new.s_lo_, new.s_tf_ = np.concatenate([self.s_lo_, lo]), np.concatenate([self.s_tf_, tf])
-        new.s_blocks_ = np.concatenate([widen_blocks(self.s_blocks_, self.n_blocks, high_blocks(n_terms)), blocks])
+        new.s_lo_ = np.concatenate([self.s_lo_, lo])
+        counts = self.sentence_tf.appended(tf)
+        new.s_tf_packed_, new.s_tf_over_at_, new.s_tf_over_ = counts.packed, counts.over_at, counts.over
+        new.s_blocks_ = np.concatenate([widen_blocks(self.s_blocks_, self.n_blocks, high_blocks(n_terms)), narrowest(blocks)])
         titles = sparse.csr_matrix((delta.t_tf_, column_of[delta.t_indices_], delta.t_indptr_), shape=(len(delta.doc_ids_), n_terms))
         new.t_indptr_, new.t_indices_, new.t_tf_ = _append_rows((self.t_indptr_, self.t_indices_, self.t_tf_), titles)
         new.d_len_ = np.concatenate([self.d_len_, delta.d_len_])
@@ -358,7 +362,7 @@ class TfidfIndex:
         the hits only. Membership is a lookup in a vocabulary-sized table of query positions (one per thread,
         reset after use), five times faster than a binary search per posting.
         """
-        indptr, counts = (self.s_indptr_, self.s_tf_) if rows == "s" else (self.t_indptr_, self.t_tf_)
+        indptr = self.s_indptr_ if rows == "s" else self.t_indptr_
         first = indptr[row_ids]
         ends = np.cumsum(indptr[row_ids + 1] - first)
         runs = np.flatnonzero(np.concatenate(([True], row_ids[1:] - row_ids[:-1] != 1)))  # where a run of consecutive rows starts
@@ -375,7 +379,13 @@ class TfidfIndex:
         hit = np.flatnonzero(at != 0)  # a boolean scan: numpy's flatnonzero of uint16 is seven times slower
         owner = np.searchsorted(ends, hit, side="right")
         positions = hit + first[owner] - (ends[owner] - (indptr[row_ids[owner] + 1] - first[owner]))
-        return QueryMatches(len(row_ids), len(columns), owner, at[hit].astype(np.int64) - 1, counts[positions])
+        tf = self.sentence_tf.at(positions) if rows == "s" else self.t_tf_[positions]
+        return QueryMatches(len(row_ids), len(columns), owner, at[hit].astype(np.int64) - 1, tf)
+
+    @cached_property
+    def sentence_tf(self) -> PackedCounts:
+        """The sentence rows' counts, entry by entry as ``s_lo`` (counts.py)."""
+        return PackedCounts(self.s_tf_packed_, len(self.s_lo_), self.s_tf_over_at_, self.s_tf_over_)
 
     @cached_property
     def n_blocks(self) -> int:

@@ -2,10 +2,11 @@
 (passage ids).
 
 Each id c is split into c >> 16 (its block) and c & 0xFFFF (its low half). A list, sorted, is its ids' low
-halves in order (``lo``, uint16) plus how many of them fall in each block (``blocks``, uint32, n_blocks a
-list, n_blocks = ⌈n_ids / 65536⌉: 9 for SaudiNewsNet's 537,000 terms, 3 for its 166,672 passages). A
-sentence's row of about 200 n-gram and word terms goes from 800 to 400 bytes plus 36; a list is decoded by
-repeating each block number its count of times.
+halves in order (``lo``, uint16) plus how many of them fall in each block (``blocks``, n_blocks a list,
+n_blocks = ⌈n_ids / 65536⌉: 9 for SaudiNewsNet's 537,000 terms, 3 for its 166,672 passages; uint32 for
+postings, uint16 for sentence rows, none of which holds 65,536 terms). A sentence's row of about 200 n-gram and
+word terms goes from 800 to 400 bytes plus 18; a list is decoded by repeating each block number its count of
+times.
 """
 
 from __future__ import annotations
@@ -13,6 +14,11 @@ from __future__ import annotations
 import numpy as np
 
 BLOCK_BITS = 16
+
+
+def narrowest(counts: np.ndarray) -> np.ndarray:
+    """Block counts as uint16 when they all fit (a sentence row's always do, short of a 65,536-term sentence)."""
+    return counts.astype(np.uint16) if not len(counts) or int(counts.max()) < 1 << 16 else counts
 
 
 def high_blocks(n_columns: int) -> int:
@@ -41,9 +47,9 @@ def join_halves(lo: np.ndarray, blocks: np.ndarray, list_ids: np.ndarray, n_bloc
 
 def widen_blocks(blocks: np.ndarray, n_blocks: int, new_blocks: int, n_lists: int | None = None) -> np.ndarray:
     """Block counts of ``n_blocks`` a list as ``new_blocks`` a list (the new blocks empty), for ``n_lists`` lists
-    (the lists past the old ones empty too); a new, writable array."""
+    (the lists past the old ones empty too); a new, writable array of the same type."""
     old = np.asarray(blocks).reshape(-1, n_blocks)
-    widened = np.zeros((old.shape[0] if n_lists is None else n_lists, new_blocks), dtype=np.uint32)
+    widened = np.zeros((old.shape[0] if n_lists is None else n_lists, new_blocks), dtype=old.dtype)
     widened[: old.shape[0], :n_blocks] = old
     return widened.ravel()
 

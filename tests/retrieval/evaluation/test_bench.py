@@ -70,7 +70,10 @@ def test_run_bench_measures_every_figure(tmp_path: Path) -> None:
     assert one.db_bytes > 0 and one.index_bytes > 0 and one.serve_rss > one.serve_anon > 0 and one.startup_s > 0
     assert one.sync_10_s is not None and two.sync_10_s is None
     text = "\n".join(one.lines())
-    for figure in ("articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10", "follow-up", "best of 3"):
+    figures = (
+        "articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10", "follow-up", "best of 3",
+    )
+    for figure in figures:
         assert figure in text
     assert any("questions" in message for message in messages)
 

@@ -59,7 +59,8 @@ def by_term(index: TfidfIndex) -> dict[str, object]:
                 for c in range(len(terms)) if indptr[c + 1] > indptr[c]}
 
     def rows(prefix: str) -> list[dict[str, int]]:
-        indptr, tf = getattr(index, f"{prefix}_indptr_"), getattr(index, f"{prefix}_tf_")
+        indptr = getattr(index, f"{prefix}_indptr_")
+        tf = index.sentence_tf.all() if prefix == "s" else index.t_tf_
         indices = sentence_columns(index) if prefix == "s" else index.t_indices_
         return [dict(zip(terms[indices[indptr[r] : indptr[r + 1]]].tolist(), tf[indptr[r] : indptr[r + 1]].tolist(), strict=True))
                 for r in range(len(indptr) - 1)]
@@ -79,6 +80,7 @@ def test_a_build_in_chunks_holds_what_a_build_in_one_chunk_holds(corpus: Store, 
     whole = built(corpus, tmp_path / "whole", chunk_articles=1000)
     chunked = built(corpus, tmp_path / "chunked", chunk_articles=2)
     assert by_term(chunked) == by_term(whole)
+    assert chunked.s_blocks_.dtype == np.uint16 and chunked.p_blocks_.dtype == np.uint32
     assert np.allclose(chunked.p_norm_, whole.p_norm_, rtol=1e-6) and np.allclose(chunked.s_norm_, whole.s_norm_, rtol=1e-6)
     assert not list(tmp_path.glob("chunked.*"))  # no staging folder left
     assert not list((tmp_path / "chunked").glob("*-*"))  # nor a spill
@@ -87,7 +89,7 @@ def test_a_build_in_chunks_holds_what_a_build_in_one_chunk_holds(corpus: Store, 
 def test_idf_and_norms_are_scikit_learns(corpus: Store, tmp_path: Path) -> None:
     index = built(corpus, tmp_path / "index", chunk_articles=3)
     shape = (index.n_sentences, len(index.idf_))
-    sentences = sparse.csr_matrix((index.s_tf_.astype(np.float32), sentence_columns(index), index.s_indptr_), shape=shape)
+    sentences = sparse.csr_matrix((index.sentence_tf.all().astype(np.float32), sentence_columns(index), index.s_indptr_), shape=shape)
     passages = membership(index.pass_first_, index.pass_last_, index.n_sentences) @ sentences
     transformer = TfidfTransformer(sublinear_tf=True).fit(passages)
     assert np.array_equal(index.idf_, transformer.idf_.astype(np.float32))

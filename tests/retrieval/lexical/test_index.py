@@ -48,6 +48,7 @@ def test_an_extended_index_holds_the_article_postings_a_full_build_holds(tmp_pat
     assert article_postings(extended.index) == article_postings(rebuilt.index)
     assert title_rows(extended.index) == title_rows(rebuilt.index)
     assert len(extended.index.is_word_) == len(extended.index.vocabulary_)
+    assert extended.index.s_blocks_.dtype == np.uint16  # the appended rows' block counts stay two bytes
 
 
 def test_article_scores_are_bm25_over_the_article_postings(tmp_path: Path, data_dir: Path) -> None:
