@@ -19,6 +19,13 @@ from retrieval.lexical.storage import ArrayWriter
 OVER = 15  # a nibble of this value: the count is in ``over``
 
 
+def split(counts: np.ndarray, offset: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(nibbles, positions + ``offset`` of the counts of OVER or more, those counts) of these counts."""
+    counts = np.asarray(counts, dtype=np.uint8)
+    over_at = np.flatnonzero(counts >= OVER)
+    return np.minimum(counts, OVER), over_at.astype(np.int64) + offset, counts[over_at]
+
+
 def pack(nibbles: np.ndarray) -> np.ndarray:
     """Values below 16, two a byte (an odd last one alone in its byte's low half)."""
     nibbles = np.asarray(nibbles, dtype=np.uint8)
@@ -36,9 +43,8 @@ class PackedCounts:
 
     @classmethod
     def of(cls, counts: np.ndarray) -> PackedCounts:
-        counts = np.asarray(counts, dtype=np.uint8)
-        over_at = np.flatnonzero(counts >= OVER).astype(np.int64)
-        return cls(pack(np.minimum(counts, OVER)), len(counts), over_at, counts[over_at])
+        nibbles, over_at, over = split(counts)
+        return cls(pack(nibbles), len(nibbles), over_at, over)
 
     def at(self, positions: np.ndarray) -> np.ndarray:
         """The counts at these positions (uint8)."""
@@ -60,15 +66,13 @@ class PackedCounts:
 
     def appended(self, counts: np.ndarray) -> PackedCounts:
         """These counts with ``counts`` after them: one copy of the packed bytes, the last one redone when odd."""
-        tail = PackedCounts.of(counts)
+        nibbles, over_at, over = split(counts, self.length)
         if self.length % 2:  # the last byte's high half is free: the new counts start there
-            nibbles = np.concatenate([[self.packed[-1] & 0xF], np.minimum(np.asarray(counts, dtype=np.uint8), OVER)])
-            packed = np.concatenate([self.packed[:-1], pack(nibbles)])
+            packed = np.concatenate([self.packed[:-1], pack(np.concatenate([[self.packed[-1] & 0xF], nibbles]))])
         else:
-            packed = np.concatenate([self.packed, tail.packed])
+            packed = np.concatenate([self.packed, pack(nibbles)])
         return PackedCounts(
-            packed, self.length + tail.length, np.concatenate([self.over_at, tail.over_at + self.length]),
-            np.concatenate([self.over, tail.over]),
+            packed, self.length + len(nibbles), np.concatenate([self.over_at, over_at]), np.concatenate([self.over, over])
         )
 
 
@@ -83,15 +87,14 @@ class CountsWriter:
                          (("packed", np.uint8), ("over_at", np.int64), ("over", np.uint8))}
 
     def append(self, counts: np.ndarray) -> None:
-        counts = np.asarray(counts, dtype=np.uint8)
-        over_at = np.flatnonzero(counts >= OVER)
-        self._writers["over_at"].append(over_at + self.length)
-        self._writers["over"].append(counts[over_at])
-        nibbles = np.concatenate([self._pending, np.minimum(counts, OVER)])
+        nibbles, over_at, over = split(counts, self.length)
+        self._writers["over_at"].append(over_at)
+        self._writers["over"].append(over)
+        self.length += len(nibbles)
+        nibbles = np.concatenate([self._pending, nibbles])
         even = len(nibbles) - len(nibbles) % 2
         self._writers["packed"].append(pack(nibbles[:even]))
         self._pending = nibbles[even:]
-        self.length += len(counts)
 
     def close(self) -> dict[str, tuple[str, int]]:
         """Flush to disk; the three arrays' (type, length) for ``meta.json``."""
