@@ -103,13 +103,15 @@ def light_stem(token: str) -> str:
     ``clitic_free`` offers that reading as a separate feature instead.
     """
     word = token
-    for prefix in _PREFIXES:
-        if word.startswith(prefix) and len(word) - len(prefix) >= 3:
-            word = word[len(prefix):]
-            break
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+    if word.startswith(_PREFIXES):  # one C call rules out most words before the loop
+        for prefix in _PREFIXES:
+            if word.startswith(prefix) and len(word) - len(prefix) >= 3:
+                word = word[len(prefix):]
+                break
+    if word.endswith(_SUFFIXES):
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                return word[: -len(suffix)]
     return word
 
 
@@ -118,6 +120,9 @@ def clitic_free(token: str) -> str | None:
     if token[0] in "وفبلك" and len(token) >= 5 and not token.startswith(_PREFIXES):
         return token[1:]
     return None
+
+
+_LONG_VOWELS = re.compile("[اوي]")
 
 
 @lru_cache(maxsize=500_000)
@@ -129,7 +134,7 @@ def skeleton(token: str) -> str:
     stem = light_stem(token)
     if len(stem) < 4:
         return ""
-    inner = re.sub("[اوي]", "", stem[1:-1])
+    inner = _LONG_VOWELS.sub("", stem[1:-1])
     return stem[0] + inner + stem[-1]
 
 

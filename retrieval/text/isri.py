@@ -85,26 +85,37 @@ def _pattern4(word: str) -> str:
 
 
 def _pattern53(word: str) -> str:
-    rules = (
-        (word[2] in _PR53[0] and word[0] == "ا", lambda: word[1] + word[3:]),  # افتعل افاعل
-        (word[3] in _PR53[1] and word[0] == "م", lambda: word[1:3] + word[4]),  # مفعول مفعال مفعيل
-        (word[0] in _PR53[2] and word[4] == "ة", lambda: word[1:4]),  # مفعلة تفعلة افعلة
-        (word[0] in _PR53[3] and word[2] == "ت", lambda: word[1] + word[3:]),  # مفتعل يفتعل تفتعل
-        (word[0] in _PR53[4] and word[2] == "ا", lambda: word[1] + word[3:]),  # مفاعل تفاعل
-        (word[2] in _PR53[5] and word[4] == "ة", lambda: word[:2] + word[3]),  # فعولة فعالة
-        (word[0] in _PR53[6] and word[1] == "ن", lambda: word[2:]),  # انفعل منفعل
-        (word[3] == "ا" and word[0] == "ا", lambda: word[1:3] + word[4]),  # افعال
-        (word[4] == "ن" and word[3] == "ا", lambda: word[:3]),  # فعلان
-        (word[3] == "ي" and word[0] == "ت", lambda: word[1:3] + word[4]),  # تفعيل
-        (word[3] == "و" and word[1] == "ا", lambda: word[0] + word[2] + word[4]),  # فاعول
-        (word[2] == "ا" and word[1] == "و", lambda: word[0] + word[3:]),  # فواعل
-        (word[3] == "ئ" and word[2] == "ا", lambda: word[:2] + word[4]),  # فعائل
-        (word[4] == "ة" and word[1] == "ا", lambda: word[0] + word[2:4]),  # فاعلة
-        (word[4] == "ي" and word[2] == "ا", lambda: word[:2] + word[3]),  # فعالي
-    )
-    for applies, root in rules:
-        if applies:
-            return root()
+    # The first pattern that fits decides, tested one by one (building all fifteen first cost a fifth of a token's analysis).
+    if word[2] in _PR53[0] and word[0] == "ا":  # افتعل افاعل
+        return word[1] + word[3:]
+    if word[3] in _PR53[1] and word[0] == "م":  # مفعول مفعال مفعيل
+        return word[1:3] + word[4]
+    if word[0] in _PR53[2] and word[4] == "ة":  # مفعلة تفعلة افعلة
+        return word[1:4]
+    if word[0] in _PR53[3] and word[2] == "ت":  # مفتعل يفتعل تفتعل
+        return word[1] + word[3:]
+    if word[0] in _PR53[4] and word[2] == "ا":  # مفاعل تفاعل
+        return word[1] + word[3:]
+    if word[2] in _PR53[5] and word[4] == "ة":  # فعولة فعالة
+        return word[:2] + word[3]
+    if word[0] in _PR53[6] and word[1] == "ن":  # انفعل منفعل
+        return word[2:]
+    if word[3] == "ا" and word[0] == "ا":  # افعال
+        return word[1:3] + word[4]
+    if word[4] == "ن" and word[3] == "ا":  # فعلان
+        return word[:3]
+    if word[3] == "ي" and word[0] == "ت":  # تفعيل
+        return word[1:3] + word[4]
+    if word[3] == "و" and word[1] == "ا":  # فاعول
+        return word[0] + word[2] + word[4]
+    if word[2] == "ا" and word[1] == "و":  # فواعل
+        return word[0] + word[3:]
+    if word[3] == "ئ" and word[2] == "ا":  # فعائل
+        return word[:2] + word[4]
+    if word[4] == "ة" and word[1] == "ا":  # فاعلة
+        return word[0] + word[2:4]
+    if word[4] == "ي" and word[2] == "ا":  # فعالي
+        return word[:2] + word[3]
     word = _suffix1(word)
     return _prefix1(word) if len(word) == 5 else word
 
