@@ -1,5 +1,8 @@
 """Term counting: in worker processes as in one, and batch after batch as all at once."""
 
+from collections import Counter
+from functools import reduce
+from operator import or_
 from pathlib import Path
 
 import numpy as np
@@ -7,6 +10,7 @@ import pytest
 
 from retrieval.lexical import terms
 from retrieval.lexical.terms import TermCounter
+from retrieval.text.arabic import token_cues, token_features, token_terms, tokenize
 from tests.conftest import SEEDS
 
 
@@ -45,3 +49,16 @@ def test_counting_in_batches_counts_what_one_batch_counts(tmp_path: Path) -> Non
     assert set(batched.vocabulary) == set(whole.vocabulary)
     word_terms = {t for t, c in whole.vocabulary.items() if whole.is_word[c]}
     assert {t for t, c in batched.vocabulary.items() if batched.is_word[c]} == word_terms
+
+
+def test_counts_are_each_texts_terms_token_by_token() -> None:
+    """Against the plain reading: every token of the text, every term of each token, counted; cues or-ed."""
+    texts = [*seed_texts()[:12], "", "  ", "بينيت  بينيت، بينت!", "2021 في 22 أكتوبر", "موسكو/كييف 22-10-2021"]  # a chunk of several tokens
+    counter = TermCounter((3, 4), workers=1)
+    expected = [Counter(t for token in tokenize(text) for t in token_terms(token, (3, 4))) for text in texts]
+    rows = counted(counter, [texts[:5], texts[5:]])
+    assert rows == [dict(e) for e in expected]
+    _, flags = TermCounter((3, 4), workers=1).count(texts)
+    assert flags.tolist() == [reduce(or_, (token_cues(token) for token in tokenize(text)), 0) for text in texts]
+    words = {t for text in texts for token in tokenize(text) for t in token_features(token)}
+    assert {t for t, c in counter.vocabulary.items() if counter.is_word[c]} == words
