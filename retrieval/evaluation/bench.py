@@ -301,7 +301,7 @@ def _child_build(db: str, data: str) -> dict:
     report = store.ingest(Path(data), progress=_stderr)
     ingested = time.perf_counter()
     _stderr(f"  ingested {report.documents:,} articles in {ingested - started:.1f} s; building the index")
-    load_or_build(store, IndexParams(), lambda message: _stderr(f"  {message} ({time.perf_counter() - ingested:.1f} s)"))
+    load_or_build(store, IndexParams(), lambda message: _stderr(f"  {message}"))  # the build says its own time
     indexed = time.perf_counter()
     store.close()
     return {
