@@ -34,7 +34,7 @@ class SemanticEvidence:
 class Candidates:
     """The candidate sentences of one question, with what retrieval measured of them and of their articles."""
 
-    sentence_ids: np.ndarray
+    sentence_ids: np.ndarray  # sorted
     sentence_cosine: np.ndarray  # pivoted cos(q, sentence)
     passage_cosine: np.ndarray  # cos(q, the best candidate passage holding the sentence)
     held: np.ndarray  # (sentences × words): the sentence holds a form of the word (surface, stem, skeleton, root)
@@ -121,11 +121,10 @@ def words_with_neighbours(c: Candidates) -> np.ndarray:
     candidates of the same article) and its article's title: a news paragraph is often one sentence, and
     the one before names who the answer is about."""
     held = c.held_related | c.title_held[c.article]
-    ids = c.sentence_ids
-    for step in (-1, 1):
-        at = np.clip(np.searchsorted(ids, ids + step), 0, len(ids) - 1)
-        beside = (ids[at] == ids + step) & (c.article[at] == c.article)
-        held = held | (c.held_related[at] & beside[:, None])
+    ids = c.sentence_ids  # sorted: a sentence's neighbour, when a candidate, is next to it
+    beside = ((ids[1:] == ids[:-1] + 1) & (c.article[1:] == c.article[:-1]))[:, None]
+    held[:-1] |= c.held_related[1:] & beside
+    held[1:] |= c.held_related[:-1] & beside
     return c.share(held)
 
 
@@ -268,8 +267,10 @@ SENTENCE_FEATURES = {**LEXICAL_FEATURES, **SEMANTIC_FEATURES}
 
 def sentence_matrix(c: Candidates, names: tuple[str, ...]) -> np.ndarray:
     """(candidates × features) in the order of ``names``; every value finite, so no NaN can reach an ordering."""
-    matrix = np.column_stack([SENTENCE_FEATURES[name](c) for name in names]).astype(np.float32)
-    return np.nan_to_num(matrix, nan=0.0, posinf=0.0, neginf=0.0)
+    matrix = np.empty((len(c.sentence_ids), len(names)), dtype=np.float32)
+    for column, name in enumerate(names):
+        matrix[:, column] = SENTENCE_FEATURES[name](c)
+    return np.nan_to_num(matrix, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
 
 
 @dataclass(frozen=True)

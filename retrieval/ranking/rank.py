@@ -428,8 +428,14 @@ class WordForms:
     known: np.ndarray
 
     def holds(self, held_columns: np.ndarray, forms: np.ndarray) -> np.ndarray:
-        """(rows × words): the row holds one of the word's ``forms`` (a boolean product, never NaN)."""
-        return (held_columns.astype(np.int32) @ forms.astype(np.int32)) > 0
+        """(rows × words): the row holds one of the word's ``forms``.
+
+        A product of zeros and ones in float32, exact (a row has far fewer than 2**24 columns): BLAS makes it
+        ten times faster than numpy's integer product for a long question's 500 sentences × 150 columns. Its
+        floating-point flags are ignored: OpenBLAS can leave a spurious "invalid value" behind, never a wrong sum.
+        """
+        with np.errstate(all="ignore"):
+            return (held_columns.astype(np.float32) @ forms.astype(np.float32)) > 0
 
 
 def word_forms(

@@ -226,6 +226,7 @@ _TYPE_CUES: tuple[tuple[QuestionType, frozenset[str]], ...] = (
     (QuestionType.WHO, _normalized_set("مين منو شكون")),
     (QuestionType.YES_NO, _normalized_set("هل")),
 )
+_ANY_TYPE_CUE = frozenset().union(*(cues for _, cues in _TYPE_CUES))
 _WHEN_NOUNS = _normalized_set("يوم سنة سنه عام شهر وقت تاريخ ساعة")
 _WHERE_NOUNS = _normalized_set("مكان مدينة منطقة دولة بلد موقع")
 
@@ -234,9 +235,11 @@ def question_type(question: str) -> QuestionType:
     """What kind of answer the question wants, from its question words (MSA and colloquial)."""
     tokens = tokenize(question)
     for i, token in enumerate(tokens):
-        for qtype, cues in _TYPE_CUES:
-            if token in cues or (_without_conjunction(token) in cues and _without_conjunction(token) in QUESTION_WORDS):
-                return qtype
+        bare = _without_conjunction(token)
+        if token in _ANY_TYPE_CUE or bare in _ANY_TYPE_CUE:  # one lookup passes over most words of a long question
+            for qtype, cues in _TYPE_CUES:
+                if token in cues or (bare in cues and bare in QUESTION_WORDS):
+                    return qtype
         # لم opening a question is لِمَ (why); anywhere else it negates a verb (من لم يرمِ؟ asks who).
         if token == "لم" and i == 0:
             return QuestionType.WHY
