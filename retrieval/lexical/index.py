@@ -279,8 +279,10 @@ class TfidfIndex:
         tf = np.concatenate([self.p_tf_[s:e] for s, e in zip(starts, ends, strict=True)])
         factors = np.repeat(weights * self.idf_[columns], np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._tf_table.take(tf) * factors)
-        # Sorting the postings beats scanning the corpus-sized accumulator for its non-zeros (and np.unique's hash).
-        ids = sorted_distinct(rows)
+        # Marking the postings' passages and scanning the marks beats sorting the postings (and np.unique's hash).
+        marked = np.zeros(len(dense), dtype=bool)
+        marked[rows] = True
+        ids = np.flatnonzero(marked)
         return ids, (dense.take(ids) / self.p_norm_.take(ids)).astype(np.float32)
 
     def document_candidates(self, columns: np.ndarray, weights: np.ndarray, budget: int) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -71,11 +71,12 @@ def find_in_lists(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, ta
     if not len(position) or not len(values):
         return position, np.zeros(len(position), dtype=bool)
     step = 1 << max(int(np.max(counts)).bit_length() - 1, 0)
+    last = end - 1
     while step:  # invariant: every value before ``position`` in its list is below its target
-        probe = position + step
-        ahead = values.take(probe - 1, mode="clip") < targets
-        ahead &= probe <= end
-        np.copyto(position, probe, where=ahead)
+        probe = position + (step - 1)  # the last value a step ahead would pass
+        ahead = values.take(probe, mode="clip") < targets
+        ahead &= probe <= last
+        np.add(position, step, out=position, where=ahead)
         step >>= 1
     found = (position < end) & (values.take(position, mode="clip") == targets)
     return position, found
