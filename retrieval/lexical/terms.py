@@ -24,11 +24,12 @@ from scipy import sparse
 from retrieval.text.arabic import token_cues, token_features, token_terms, tokenize
 
 log = logging.getLogger(__name__)
-# SaudiNewsNet has 260,000 distinct tokens, 9 s of analysis on one core. A chunk with at least this many new
-# tokens is analyzed by one process per core ("spawn": a sync runs beside the bot's threads, and forking a
-# threaded process is unsafe); the pool is started once and kept for the rest of the build.
+# SaudiNewsNet has 260,000 distinct tokens, 9 s of analysis on one core. From the first chunk with at least
+# this many new tokens on, tokens are analyzed by one process per core ("spawn": a sync runs beside the bot's
+# threads, and forking a threaded process is unsafe), while the counting process writes the chunk before.
 PARALLEL_MIN_TOKENS = 20_000
 _CHUNK_TOKENS = 10_000
+_SPLIT_TEXTS = 5_000
 
 
 class Analyzed(NamedTuple):
@@ -88,18 +89,23 @@ class TermCounter:
         # tokenize(text) is the tokens of its whitespace-separated chunks in turn (normalization never joins
         # across whitespace), and a news archive repeats its words: each distinct chunk is tokenized once, and
         # the chunks of a batch are looked up by C loops (map, dict.fromkeys), not a Python loop a word.
-        split = [text.split() for text in texts]
-        chunks = list(chain.from_iterable(split))
         new_tokens: list[str] = []
-        for chunk in dict.fromkeys(chunks):
-            if chunk not in self._chunk_ids:
-                self._chunk_ids[chunk] = len(self._chunk_ids)
-                self._chunk_tokens.extend(self._token_id(token, new_tokens) for token in tokenize(chunk))
-                self._chunk_indptr.append(len(self._chunk_tokens))
-        chunk_ids = np.fromiter(map(self._chunk_ids.__getitem__, chunks), dtype=np.int64, count=len(chunks))
-        text_ends = np.cumsum([len(words) for words in split], dtype=np.int64)
+        chunk_ids, lengths = [], []
+        for at in range(0, len(texts), _SPLIT_TEXTS):  # a slice at a time: a chunk's million words, split, are 80 MB of strings
+            split = [text.split() for text in texts[at : at + _SPLIT_TEXTS]]
+            chunks = list(chain.from_iterable(split))
+            for chunk in dict.fromkeys(chunks):
+                if chunk not in self._chunk_ids:
+                    self._chunk_ids[chunk] = len(self._chunk_ids)
+                    self._chunk_tokens.extend(self._token_id(token, new_tokens) for token in tokenize(chunk))
+                    self._chunk_indptr.append(len(self._chunk_tokens))
+            chunk_ids.append(np.fromiter(map(self._chunk_ids.__getitem__, chunks), dtype=np.int64, count=len(chunks)))
+            lengths += [len(words) for words in split]
         self._submitted += 1
-        return Submitted(self._submitted, chunk_ids, text_ends, len(self._token_ids), self._analyze(new_tokens))
+        return Submitted(
+            self._submitted, np.concatenate(chunk_ids or [np.zeros(0, np.int64)]), np.cumsum(lengths, dtype=np.int64),
+            len(self._token_ids), self._analyze(new_tokens),
+        )
 
     def collect(self, batch: Submitted) -> tuple[sparse.csr_matrix, np.ndarray]:
         """A submitted batch's term counts and cue flags, as ``count`` gives them."""
@@ -154,7 +160,7 @@ class TermCounter:
             self._cues.extend(analyzed.cues)
 
     def _analyze(self, tokens: list[str]) -> Iterator[Analyzed]:
-        if self.workers < 2 or len(tokens) < PARALLEL_MIN_TOKENS:
+        if self.workers < 2 or (self._pool is None and len(tokens) < PARALLEL_MIN_TOKENS):  # once started, always used
             return iter([_analyze_chunk(tokens, self.ngrams)])
         if self._pool is None:
             try:

@@ -14,7 +14,7 @@ from retrieval import Retriever
 from retrieval.corpus.store import Store
 from retrieval.engine import build_index, index_folder
 from retrieval.errors import IndexWriteError
-from retrieval.lexical import build, storage
+from retrieval.lexical import build, storage, terms
 from retrieval.lexical.index import IndexParams, TfidfIndex, membership
 from retrieval.lexical.rows import decode_rows, encode_rows, find_in_lists
 
@@ -84,6 +84,21 @@ def test_a_build_in_chunks_holds_what_a_build_in_one_chunk_holds(corpus: Store, 
     assert np.allclose(chunked.p_norm_, whole.p_norm_, rtol=1e-6) and np.allclose(chunked.s_norm_, whole.s_norm_, rtol=1e-6)
     assert not list(tmp_path.glob("chunked.*"))  # no staging folder left
     assert not list((tmp_path / "chunked").glob("*-*"))  # nor a spill
+
+
+def test_a_build_analyzing_in_processes_writes_what_one_process_writes(
+    corpus: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each chunk's tokens analyzed in worker processes while the chunk before is written: the same index,
+    its terms numbered in the same order."""
+    monkeypatch.setattr(terms, "PARALLEL_MIN_TOKENS", 10)
+    monkeypatch.setattr(terms, "_CHUNK_TOKENS", 50)  # several pieces for the two workers
+    monkeypatch.setattr(build, "TermCounter", lambda ngrams, _workers: terms.TermCounter(ngrams, workers=2))
+    pooled = built(corpus, tmp_path / "pooled", chunk_articles=2)
+    monkeypatch.setattr(build, "TermCounter", lambda ngrams, _workers: terms.TermCounter(ngrams, workers=1))
+    alone = built(corpus, tmp_path / "alone", chunk_articles=2)
+    assert pooled.vocabulary_.terms() == alone.vocabulary_.terms()
+    assert by_term(pooled) == by_term(alone)
 
 
 def test_idf_and_norms_are_scikit_learns(corpus: Store, tmp_path: Path) -> None:
