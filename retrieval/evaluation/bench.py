@@ -150,6 +150,15 @@ class ScaleReport:
     bm25_index_s: float
     bm25: Latency
     sync_10_s: float | None  # seconds to sync 10 added articles; measured at 1× only
+    analyzers: int = 0  # processes that analyzed the build's tokens beside it (none for a small corpus)
+    analyzer_rss: int = 0  # bytes, peak of the largest of them
+
+    def _analyzers(self) -> str:
+        if not self.analyzers:
+            return ""
+        mib = 1 << 20
+        total = (self.build_rss + self.analyzers * self.analyzer_rss) / mib
+        return f" + {self.analyzers} analyzing processes of at most {self.analyzer_rss / mib:,.0f} MiB: at most {total:,.0f} MiB in all"
 
     def lines(self) -> list[str]:
         mib = 1 << 20
@@ -158,7 +167,7 @@ class ScaleReport:
             f"== {self.scale}×: {self.articles:,} articles, {self.passages:,} passages, {self.sentences:,} sentences",
             f"ingest            {self.ingest_s:7.1f} s  ({self.articles / self.ingest_s:,.0f} articles/s)",
             f"index build       {self.index_s:7.1f} s  (ingest + index {self.ingest_s + self.index_s:.1f} s; "
-            f"peak RSS {self.build_rss / mib:,.0f} MiB)",
+            f"peak RSS {self.build_rss / mib:,.0f} MiB{self._analyzers()})",
             f"on disk           database {self.db_bytes / mib:,.0f} MiB, index {self.index_bytes / mib:,.0f} MiB",
             f"serving peak RSS  {self.serve_rss / mib:7,.0f} MiB  ({per_million:,.0f} MiB per million sentences; "
             f"{self.serve_anon / mib:,.0f} MiB anonymous, the rest index pages mapped from disk)",
@@ -243,6 +252,8 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         bm25_index_s=bm25["index_s"],
         bm25=Latency.of(bm25["ms"]),
         sync_10_s=sync_10_s,
+        analyzers=built["analyzers"],
+        analyzer_rss=built["analyzer_rss"],
     )
 
 
@@ -295,6 +306,7 @@ def _child_build(db: str, data: str) -> dict:
     from retrieval.corpus.store import Store
     from retrieval.engine import load_or_build
     from retrieval.lexical.index import IndexParams
+    from retrieval.lexical.terms import TermCounter
 
     store = Store(Path(db))
     started = time.perf_counter()
@@ -304,9 +316,12 @@ def _child_build(db: str, data: str) -> dict:
     load_or_build(store, IndexParams(), lambda message: _stderr(f"  {message}"))  # the build says its own time
     indexed = time.perf_counter()
     store.close()
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     return {
         "articles": report.documents, "passages": report.passages, "sentences": report.sentences,
         "ingest_s": ingested - started, "index_s": indexed - ingested, "rss": _peak_rss(),
+        # the analyzing processes, ended and waited for by now; as many as TermCounter starts by default
+        "analyzer_rss": children, "analyzers": TermCounter(None).workers if children else 0,
     }
 
 
