@@ -13,14 +13,16 @@ import multiprocessing
 import os
 from array import array
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from functools import partial
 from itertools import chain
-from multiprocessing.pool import Pool
 from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
 
+from retrieval.errors import IndexWriteError
 from retrieval.text.arabic import token_cues, token_features, token_terms, tokenize
 
 log = logging.getLogger(__name__)
@@ -71,7 +73,7 @@ class TermCounter:
         self._term_indices = array("i")
         self._cues = bytearray()
         self._is_word = bytearray()
-        self._pool: Pool | None = None
+        self._pool: ProcessPoolExecutor | None = None
         self._submitted = self._collected = 0
 
     @property
@@ -162,25 +164,38 @@ class TermCounter:
     def _analyze(self, tokens: list[str]) -> Iterator[Analyzed]:
         if self.workers < 2 or (self._pool is None and len(tokens) < PARALLEL_MIN_TOKENS):  # once started, always used
             return iter([_analyze_chunk(tokens, self.ngrams)])
-        if self._pool is None:
-            try:
-                self._pool = multiprocessing.get_context("spawn").Pool(self.workers)
-            except OSError as why:  # no processes to be had here (a sandbox, a limit): one core it is
-                log.warning("analyzing on one core: %s", why)
-                self.workers = 1
-                return iter([_analyze_chunk(tokens, self.ngrams)])
-        return _analyze_in_pool(self._pool, tokens, self.ngrams)
+        try:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            return _analyze_in_pool(self._pool, tokens, self.ngrams)
+        except OSError as why:  # no processes to be had here (a sandbox, a limit): one core it is
+            log.warning("analyzing on one core: %s", why)
+            self.close()
+            self.workers = 1
+            return iter([_analyze_chunk(tokens, self.ngrams)])
 
     def close(self) -> None:
         """Stop the analyzing processes, if any were started."""
         if self._pool is not None:
-            self._pool.terminate()
+            self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
 
-def _analyze_in_pool(pool: Pool, tokens: list[str], ngrams: tuple[int, int] | None) -> Iterator[Analyzed]:
+def _analyze_in_pool(pool: ProcessPoolExecutor, tokens: list[str], ngrams: tuple[int, int] | None) -> Iterator[Analyzed]:
     chunks = [tokens[i : i + _CHUNK_TOKENS] for i in range(0, len(tokens), _CHUNK_TOKENS)]
-    return pool.imap(partial(_analyze_chunk, ngrams=ngrams), chunks)
+    return _awaited(pool.map(partial(_analyze_chunk, ngrams=ngrams), chunks))  # every piece submitted now
+
+
+def _awaited(results: Iterator[Analyzed]) -> Iterator[Analyzed]:
+    """The pieces' results in order; a worker killed meanwhile (out of memory, say) fails the build, whose
+    previous index goes on serving, instead of leaving it waiting for a piece that will never come."""
+    try:
+        yield from results
+    except BrokenProcessPool as why:
+        raise IndexWriteError(
+            "an analyzing process ended abruptly (killed? out of memory?): the index was not written, and the previous "
+            "index still serves"
+        ) from why
 
 
 def _analyze_chunk(tokens: list[str], ngrams: tuple[int, int] | None) -> Analyzed:

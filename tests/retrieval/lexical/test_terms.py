@@ -1,5 +1,7 @@
 """Term counting: in worker processes as in one, and batch after batch as all at once."""
 
+import os
+import signal
 from collections import Counter
 from functools import reduce
 from operator import or_
@@ -8,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.errors import IndexWriteError
 from retrieval.lexical import terms
 from retrieval.lexical.terms import TermCounter
 from retrieval.text.arabic import token_cues, token_features, token_terms, tokenize
@@ -62,3 +65,21 @@ def test_counts_are_each_texts_terms_token_by_token() -> None:
     assert flags.tolist() == [reduce(or_, (token_cues(token) for token in tokenize(text)), 0) for text in texts]
     words = {t for text in texts for token in tokenize(text) for t in token_features(token)}
     assert {t for t, c in counter.vocabulary.items() if counter.is_word[c]} == words
+
+
+def test_an_analyzing_process_killed_fails_the_count_instead_of_hanging(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(terms, "PARALLEL_MIN_TOKENS", 10)
+    monkeypatch.setattr(terms, "_CHUNK_TOKENS", 2_000)  # pieces long enough to be killed in the middle of
+    letters = "ابتثجحخدذرزسشصضطظعغفقكلمنهوي"
+    rng = np.random.default_rng(0)
+    tokens = list(dict.fromkeys("".join(rng.choice(list(letters), 7)) for _ in range(30_000)))
+    counter = TermCounter((3, 4), workers=2)
+    try:
+        pieces = counter._analyze(tokens)
+        next(pieces)  # the workers are at work
+        for pid in list(counter._pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(IndexWriteError, match="analyzing process"):
+            list(pieces)
+    finally:
+        counter.close()
