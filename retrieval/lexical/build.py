@@ -23,7 +23,7 @@ from scipy import sparse
 
 from retrieval.lexical.counts import CountsWriter
 from retrieval.lexical.index import MAX_TF, TITLE_WEIGHT, CorpusTables, IndexParams, headings, membership, row_norms, tf_weights
-from retrieval.lexical.rows import encode_rows, high_blocks, narrowest
+from retrieval.lexical.rows import encode_rows, high_blocks, narrowest, ranges
 from retrieval.lexical.storage import ArrayWriter, new_staging, read_array, read_range, swap_in, write_array, write_metadata
 from retrieval.lexical.terms import Submitted, TermCounter
 from retrieval.lexical.vocabulary import Vocabulary
@@ -84,11 +84,9 @@ def merged_postings(
             total = int(have.sum())
             if not total:
                 continue
-            before = np.cumsum(have) - have
-            step = np.arange(total)
             first = int(indptr[0])  # the block's postings in this spill are one run of it, read at once
-            source = step + np.repeat(indptr[:-1] - before, have) - first
-            target = step + np.repeat(out_start[: t_end - t0] - before, have)
+            source = ranges(indptr[:-1] - first, have)
+            target = ranges(out_start[: t_end - t0], have)
             rows[target] = spill.read("rows", first, int(indptr[-1]))[source]
             tf[target] = spill.read("tf", first, int(indptr[-1]))[source]
             out_start[: t_end - t0] += have

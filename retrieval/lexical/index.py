@@ -28,7 +28,17 @@ from scipy import sparse
 from retrieval.answers import CorpusStats, IngestReport
 from retrieval.errors import IndexMismatch
 from retrieval.lexical.counts import PackedCounts
-from retrieval.lexical.rows import BLOCK_BITS, decode_rows, encode_rows, find_in_lists, high_blocks, join_halves, narrowest, widen_blocks
+from retrieval.lexical.rows import (
+    BLOCK_BITS,
+    decode_rows,
+    encode_rows,
+    find_in_lists,
+    high_blocks,
+    join_halves,
+    narrowest,
+    ranges,
+    widen_blocks,
+)
 from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
@@ -417,9 +427,7 @@ class TfidfIndex:
         sum of its run of sentences, read off prefix sums.
         """
         first, last = self.pass_first_[passage_ids], self.pass_last_[passage_ids]
-        lengths = last - first + 1
-        spans = np.arange(int(lengths.sum())) + np.repeat(first - (np.cumsum(lengths) - lengths), lengths)
-        sentence_ids = sorted_distinct(spans)
+        sentence_ids = sorted_distinct(ranges(first, last - first + 1))
         sentence_tf = self.matches(sentence_ids, columns).counts()
         prefix = np.zeros((len(sentence_ids) + 1, len(columns)))
         np.cumsum(sentence_tf, axis=0, out=prefix[1:])
@@ -464,9 +472,8 @@ def sorted_distinct(values: np.ndarray) -> np.ndarray:
 def membership(first: np.ndarray, last: np.ndarray, n_sentences: int) -> sparse.csr_matrix:
     """(runs × sentences), 1 where run i (a passage, an article) holds the sentence: run counts = membership @ sentence counts."""
     lengths = last - first + 1
-    columns = np.concatenate([np.arange(f, e + 1) for f, e in zip(first, last, strict=True)]) if len(first) else np.zeros(0, np.int64)
     return sparse.csr_matrix(
-        (np.ones(int(lengths.sum()), dtype=np.float32), columns, np.concatenate([[0], np.cumsum(lengths)])),
+        (np.ones(int(lengths.sum()), dtype=np.float32), ranges(first, lengths), np.concatenate([[0], np.cumsum(lengths)])),
         shape=(len(first), n_sentences),
     )
 

@@ -80,3 +80,9 @@ def find_in_lists(values: np.ndarray, starts: np.ndarray, counts: np.ndarray, ta
         step >>= 1
     found = (position < end) & (values.take(position, mode="clip") == targets)
     return position, found
+
+
+def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The positions start, start + 1, …, start + length - 1 of each (start, length) in turn."""
+    ends = np.cumsum(lengths)
+    return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)

@@ -23,6 +23,7 @@ import numpy as np
 from scipy import sparse
 
 from retrieval.errors import IndexWriteError
+from retrieval.lexical.rows import ranges
 from retrieval.text.arabic import token_cues, token_features, token_terms, tokenize
 
 log = logging.getLogger(__name__)
@@ -206,9 +207,3 @@ def _analyze_chunk(tokens: list[str], ngrams: tuple[int, int] | None) -> Analyze
         np.array([len(token_features(token)) for token in tokens], dtype=np.int64),
         bytes(token_cues(token) for token in tokens),
     )
-
-
-def ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-    """The positions start, start + 1, …, start + length - 1 of each (start, length) in turn."""
-    ends = np.cumsum(lengths)
-    return np.arange(int(ends[-1]) if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.lexical.index import TfidfIndex, sorted_distinct
+from retrieval.lexical.rows import ranges
 from retrieval.question.conversation import Context
 from retrieval.ranking.features import Best, Candidates, SemanticEvidence, question_features, sentence_matrix
 from retrieval.ranking.model import LEXICAL, Models, Variant, sigmoid
@@ -242,7 +243,7 @@ def gather_candidates(
     best_passage = np.full(len(sentence_ids), -1.0, dtype=np.float32)
     low, high = np.searchsorted(sentence_ids, index.pass_first_[pool]), np.searchsorted(sentence_ids, index.pass_last_[pool] + 1)
     spans = high - low
-    members = np.arange(int(spans.sum())) + np.repeat(low - (np.cumsum(spans) - spans), spans)
+    members = ranges(low, spans)
     np.maximum.at(best_passage, members, np.repeat(pool_scores, spans))
     kept = best_passage >= 0
     sentence_ids, sentence_tf, best_passage = sentence_ids[kept], sentence_tf[kept], best_passage[kept]
