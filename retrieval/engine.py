@@ -36,7 +36,7 @@ from retrieval.question.language import ARABIC, ENGLISH, FRENCH, question_langua
 from retrieval.ranking.model import Models
 from retrieval.ranking.rank import QueryVector, RankingParams, rank_sentences
 from retrieval.semantic.encoder import Encoder
-from retrieval.semantic.vectors import DenseVectors, EmbedProgress, EmbedReport, VectorStore, embed_missing
+from retrieval.semantic.vectors import BATCH, DenseVectors, EmbedProgress, EmbedReport, VectorStore, embed_missing, text_keys
 from retrieval.text.arabic import CUE_NUMBER, CUE_TIME, cue_spans, dated_relatively, question_type, wanted_cue
 
 log = logging.getLogger(__name__)
@@ -136,7 +136,7 @@ class Retriever:
             vectors = VectorStore(store, self.encoder.name, self.encoder.dim)
             dense = DenseVectors.load(index, vectors)
             if retain:
-                gone = vectors.retain(dense.sentence_keys + dense.title_keys)
+                gone = vectors.retain(text_keys(index))
                 if gone:
                     log.info("dropped the vectors of %d texts no longer in the corpus", gone)
             return dense
@@ -145,7 +145,7 @@ class Retriever:
 
     def embed(
         self, encoder: Encoder | None = None, seconds: float | None = None, stop: threading.Event | None = None,
-        progress: EmbedProgress | None = None,
+        progress: EmbedProgress | None = None, batch: int = BATCH,
     ) -> EmbedReport:
         """Embed the current index's texts that have no vector yet (see ``embed_missing``), with ``encoder``
         (another instance than the question path's, so that questions never wait behind a batch) or this
@@ -158,7 +158,7 @@ class Retriever:
             store = Store(self.db_path)
             try:
                 vectors = VectorStore(store, encoder.name, encoder.dim)
-                return embed_missing(dense, index, vectors, encoder, seconds=seconds, stop=stop, progress=progress)
+                return embed_missing(dense, index, vectors, encoder, seconds=seconds, stop=stop, progress=progress, batch=batch)
             finally:
                 store.close()
 
@@ -246,7 +246,7 @@ class Retriever:
     def _query_vector(self, index: TfidfIndex, text: str) -> QueryVector | None:
         """The question's vector with the corpus vectors of this index, when there are any to compare it with."""
         dense = self._dense
-        if self.encoder is None or dense is None or dense.corpus_version != index.corpus_version_ or not dense.has_sentence.any():
+        if self.encoder is None or dense is None or dense.corpus_version != index.corpus_version_ or not dense.sentences.has.any():
             return None
         return QueryVector(self._embed_question(text), dense)
 

@@ -129,6 +129,31 @@ class Latency:
 
 
 @dataclass(frozen=True)
+class Vectored:
+    """The corpus with a stand-in vector (``StandInEncoder``: e5's shape, no meaning) for every sentence and
+    title, served: what vectors add to memory and answer time at a scale where embedding takes hours."""
+
+    texts: int
+    store_s: float  # drawing and storing them all (what e5 would take hours for)
+    db_bytes: int  # what they added to the database
+    serve_rss: int
+    serve_anon: int
+    isnad: Latency
+    isnad_best: Latency
+
+    def lines(self) -> list[str]:
+        mib = 1 << 20
+        return [
+            f"with vectors      {self.texts:,} texts with a stand-in vector (e5's 384 dimensions, int8): "
+            f"+{self.db_bytes / mib:,.0f} MiB in the database, stored in {self.store_s:.1f} s",
+            f"  serving peak RSS {self.serve_rss / mib:6,.0f} MiB  ({self.serve_anon / mib:,.0f} MiB anonymous)",
+            f"  isnad ask       {self.isnad}  (a fresh process; the question's own encoding, ~9 ms by e5 once "
+            "a question, not included)",
+            f"  best of 3       {self.isnad_best}",
+        ]
+
+
+@dataclass(frozen=True)
 class ScaleReport:
     scale: int
     articles: int
@@ -152,6 +177,7 @@ class ScaleReport:
     sync_10_s: float | None  # seconds to sync 10 added articles; measured at 1× only
     analyzers: int = 0  # processes that analyzed the build's tokens beside it (none for a small corpus)
     analyzer_rss: int = 0  # bytes, peak of the largest of them
+    vectors: Vectored | None = None  # the same corpus served with a vector for every text
 
     def _analyzers(self) -> str:
         if not self.analyzers:
@@ -185,6 +211,8 @@ class ScaleReport:
         ]
         if self.sync_10_s is not None:
             lines.append(f"sync +10 articles {self.sync_10_s:7.2f} s  (Retriever.sync after adding {ADDED_NAME})")
+        if self.vectors is not None:
+            lines.extend(self.vectors.lines())
         return lines
 
 
@@ -231,6 +259,15 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         sync_10_s = run_child("sync10", str(db), str(data), str(archive))["sync_s"]
     index_dir = db.with_name(db.name + ".index")
     db_files = [db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")]
+    db_bytes = folder_bytes(*db_files)
+    progress(f"{scale}×: a stand-in vector for every text, then serving the questions with them")
+    stored = run_child("vectors", str(db))
+    vectored = run_child("serve", str(db), str(questions_file), "stand-in")
+    vectors = Vectored(
+        texts=stored["texts"], store_s=stored["seconds"], db_bytes=folder_bytes(*db_files) - db_bytes,
+        serve_rss=vectored["rss"], serve_anon=vectored["anon"], isnad=Latency.of(vectored["ms"]),
+        isnad_best=Latency.of(np.asarray(vectored["again_ms"]).reshape(AGAIN, -1).min(axis=0).tolist()),
+    )
     return ScaleReport(
         scale=scale,
         articles=built["articles"],
@@ -239,7 +276,7 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         ingest_s=built["ingest_s"],
         index_s=built["index_s"],
         build_rss=built["rss"],
-        db_bytes=folder_bytes(*db_files),
+        db_bytes=db_bytes,
         index_bytes=folder_bytes(index_dir),
         startup_s=started["answered"] - started["spawned"],
         serve_rss=served["rss"],
@@ -254,6 +291,7 @@ def bench_scale(archive: Path, work: Path, scale: int, questions_file: Path, pro
         sync_10_s=sync_10_s,
         analyzers=built["analyzers"],
         analyzer_rss=built["analyzer_rss"],
+        vectors=vectors,
     )
 
 
@@ -376,6 +414,20 @@ def _child_serve(db: str, questions: str, encoder: str = "none") -> dict:
     }
 
 
+def _child_vectors(db: str) -> dict:
+    """A stand-in vector for every text of the corpus, stored as the embedding worker stores e5's."""
+    from retrieval.engine import Retriever
+    from retrieval.semantic.encoder import StandInEncoder
+
+    def progress(done: int, todo: int) -> None:
+        if done % 65_536 < 4096 or done == todo:
+            _stderr(f"  {done:,} of {todo:,} texts")
+
+    retriever = Retriever.open(Path(db), encoder=StandInEncoder())
+    report = retriever.embed(batch=4096, progress=progress)
+    return {"texts": report.total, "seconds": report.seconds, "rss": _peak_rss()}
+
+
 AGAIN = 3  # passes over the questions after the first one
 FOLLOW_UPS = 300  # follow-ups asked after as many questions, to time the conversation's part
 FOLLOW_UP = "ومتى حدث ذلك؟"
@@ -481,7 +533,7 @@ def _child_sync10(db: str, data: str, archive: str) -> dict:
 
 CHILDREN: dict[str, Callable[..., dict]] = {
     "build": _child_build, "startup": _child_startup, "serve": _child_serve, "bm25": _child_bm25, "sync10": _child_sync10,
-    "embed-rate": _child_embed_rate,
+    "embed-rate": _child_embed_rate, "vectors": _child_vectors,
 }
 
 

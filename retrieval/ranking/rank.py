@@ -132,9 +132,9 @@ def rank_sentences(
 def nearest_titles(index: TfidfIndex, query: QueryVector | None, n: int, best: Best | None = None) -> tuple[str, ...]:
     """What the articles are about, near the question: the titles closest to its vector, else those of the
     best-ranked sentences' articles; none when neither says anything."""
-    if query is not None and query.dense.has_title.any():
-        cosines = query.dense.titles @ query.vector
-        cosines[~(query.dense.has_title & index.doc_alive_)] = -1.0
+    if query is not None and query.dense.titles.has.any():
+        cosines = query.dense.titles.cosines(query.vector)
+        cosines[~(query.dense.titles.has & index.doc_alive_)] = -1.0
         order = np.argsort(-cosines, kind="stable")[:n]
         return tuple(index.titles_[i] for i in order.tolist() if cosines[i] > 0)
     if best is not None:
@@ -311,8 +311,8 @@ def semantic_evidence(
     for step in (-1, 1):
         beside = np.clip(sentence_ids + step, 0, index.n_sentences - 1)
         same = (index.sent_doc_[beside] == index.sent_doc_[sentence_ids]) & (beside != sentence_ids)
-        neighbours = np.maximum(neighbours, np.where(same, dense.sentences[beside] @ query.vector, 0))
-    sentences, titles = dense.sentences[sentence_ids], dense.titles[index.sent_doc_[sentence_ids]]
+        neighbours = np.maximum(neighbours, np.where(same, dense.sentences.cosines(query.vector, beside), 0))
+    sentences, titles = dense.sentences.vectors(sentence_ids), dense.titles.vectors(index.sent_doc_[sentence_ids])
     # |s + a·t|² = 1 + a² + 2a s·t for unit vectors (a zero vector, nothing to read, counts as unit: no harm)
     share = TITLE_SHARE
     with_title = (sentences @ query.vector + share * (titles @ query.vector)) / np.sqrt(
@@ -322,10 +322,10 @@ def semantic_evidence(
         sentence=sentences @ query.vector,
         neighbours=neighbours,
         with_title=with_title.astype(np.float32),
-        title=dense.titles[articles] @ query.vector,
+        title=dense.titles.cosines(query.vector, articles),
         nearest=float(near_cosines[0]) if len(near_cosines) else 0.0,
         found=np.isin(sentence_ids, near_ids),
-        complete=bool(dense.has_sentence[sentence_ids].all() and dense.has_title[articles].all()),
+        complete=bool(dense.sentences.has[sentence_ids].all() and dense.titles.has[articles].all()),
         encoder=dense.model,
     )
 

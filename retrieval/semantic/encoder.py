@@ -10,6 +10,7 @@ emoji, punctuation or controls) gets no vector, and a very long one is cut to wh
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import logging
 import threading
 import unicodedata
@@ -114,11 +115,34 @@ def one_blas_thread() -> None:
     threadpool_limits(limits=1, user_api="blas")
 
 
+class StandInEncoder:
+    """Vectors of e5's shape that mean nothing: one random unit vector a text, drawn from a generator seeded by
+    the text's hash, in microseconds. For measuring what vectors cost (memory, answer time) at a scale where
+    embedding the corpus would take hours (``isnad bench``); under its own name, so that its vectors never
+    mix with a real encoder's and no model fitted on e5's cosines is applied to them."""
+
+    name = "stand-in-random"
+    dim = 384
+
+    def queries(self, texts: list[str]) -> np.ndarray:
+        return self.passages(texts)
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        vectors = np.zeros((len(texts), self.dim), np.float32)
+        for row, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
+            vector = np.random.default_rng(seed).standard_normal(self.dim, dtype=np.float32)
+            vectors[row] = vector / np.linalg.norm(vector)
+        return vectors
+
+
 def load_encoder(kind: str = "e5") -> Encoder | None:
-    """The encoder named by ``kind`` ("e5"; "none": answer lexically only), or None with one clear log line
-    when it cannot run here."""
+    """The encoder named by ``kind`` ("e5"; "none": answer lexically only; "stand-in": ``StandInEncoder``, for
+    measurements), or None with one clear log line when it cannot run here."""
     if kind == "none":
         return None
+    if kind == "stand-in":
+        return StandInEncoder()
     if kind != "e5":
         raise ValueError(f"unknown encoder {kind!r} (e5 or none)")
     try:

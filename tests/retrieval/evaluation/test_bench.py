@@ -69,9 +69,14 @@ def test_run_bench_measures_every_figure(tmp_path: Path) -> None:
     assert one.isnad_again.count == one.isnad_best.count == 10 and one.isnad_best.p99 <= one.isnad_again.p99
     assert one.db_bytes > 0 and one.index_bytes > 0 and one.serve_rss > one.serve_anon > 0 and one.startup_s > 0
     assert one.sync_10_s is not None and two.sync_10_s is None
+    vectored = one.vectors
+    assert vectored is not None and vectored.texts >= one.sentences + one.articles  # the 10 synced articles too
+    assert vectored.db_bytes > 0 and vectored.isnad.count == vectored.isnad_best.count == 10
+    assert vectored.serve_rss > one.serve_anon and vectored.serve_anon > 0
     text = "\n".join(one.lines())
     figures = (
         "articles/s", "index build", "serving peak RSS", "restart", "bm25s retrieve", "isnad / bm25s", "sync +10", "follow-up", "best of 3",
+        "with vectors",
     )
     for figure in figures:
         assert figure in text

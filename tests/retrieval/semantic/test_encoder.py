@@ -56,3 +56,12 @@ def test_the_real_encoder_takes_hostile_text() -> None:
     question = encoder.queries(["متى زار بينيت موسكو؟"])[0]
     close, far = encoder.passages(["زار رئيس الوزراء الإسرائيلي نفتالي بينيت موسكو يوم الجمعة", "ارتفعت أسعار الذهب في الأسواق"])
     assert question @ close > question @ far
+
+
+def test_the_stand_in_encoder_has_e5_s_shape_and_its_own_name() -> None:
+    stand_in = load_encoder("stand-in")
+    assert stand_in is not None and stand_in.name != E5Encoder.name and stand_in.dim == 384
+    vectors = stand_in.passages(["بوتين يستقبل بينيت", "بوتين يستقبل بينيت", "موسكو"])
+    assert vectors.shape == (3, 384) and np.allclose(np.linalg.norm(vectors, axis=1), 1)
+    assert np.array_equal(vectors[0], vectors[1]) and not np.array_equal(vectors[0], vectors[2])  # one vector a text
+    assert np.array_equal(stand_in.queries(["موسكو"])[0], vectors[2])

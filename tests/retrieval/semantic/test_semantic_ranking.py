@@ -70,7 +70,7 @@ def test_the_sentences_nearest_the_question_s_vector_join_the_candidates(tmp_pat
     index, dense = retriever.index, retriever._dense
     target = index.n_sentences - 1
     # A question sharing no word with the sentence, whose vector is the sentence's own: found by the encoder alone.
-    query = QueryVector(dense.sentences[target].copy(), dense)
+    query = QueryVector(dense.sentences.vectors(np.array([target]))[0], dense)
     lexical = gather_candidates(index, "zzqx wvvq", RankingParams())
     assert isinstance(lexical, str)  # no word the articles use
     found = gather_candidates(index, "zzqx wvvq", RankingParams(), query)

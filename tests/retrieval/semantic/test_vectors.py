@@ -12,7 +12,7 @@ import pytest
 
 from retrieval import Retriever
 from retrieval.corpus.store import Store
-from retrieval.semantic.vectors import DenseVectors, VectorStore, dequantize, quantize, text_key
+from retrieval.semantic.vectors import DenseVectors, QuantizedRows, VectorStore, blobs, dequantize, quantize, text_key, text_keys
 from tests.doubles import HashingEncoder
 
 
@@ -32,9 +32,27 @@ def test_int8_vectors_keep_their_cosines() -> None:
     rng = np.random.default_rng(0)
     vectors = rng.normal(size=(50, 384)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    restored = np.array([dequantize(blob, 384) for blob in quantize(vectors)])
+    stored = blobs(*quantize(vectors))
+    restored = np.array([dequantize(blob, 384) for blob in stored])
     assert np.abs((restored * vectors).sum(axis=1) - 1).max() < 0.002
-    assert dequantize(quantize(vectors)[0][:-1], 384) is None  # a truncated row is no vector
+    assert dequantize(stored[0][:-1], 384) is None  # a truncated row is no vector
+
+
+def test_served_rows_give_the_stored_vectors_cosines() -> None:
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(3000, 384)).astype(np.float32)  # more rows than one block of the full product
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    codes, scales = quantize(vectors)
+    stored = np.array([dequantize(blob, 384) for blob in blobs(codes, scales)])
+    rows = QuantizedRows.empty(3001, 384)
+    rows.fill(np.arange(3000), codes)
+    query = vectors[7]
+    expected = stored @ query
+    assert np.allclose(rows.cosines(query)[:3000], expected, atol=1e-6)
+    assert rows.cosines(query)[3000] == 0 and not rows.has[3000]  # a row not filled yet: cosine 0
+    picked = np.array([2999, 5, 1024])
+    assert np.allclose(rows.cosines(query, picked), expected[picked], atol=1e-6)
+    assert np.allclose(rows.vectors(picked), stored[picked], atol=1e-6)
 
 
 def test_every_text_gets_a_vector_once(tmp_path: Path, data_dir: Path) -> None:
@@ -76,7 +94,7 @@ def test_a_removed_article_takes_its_vectors_with_it(tmp_path: Path, data_dir: P
     retriever.sync(data_dir)
     after = stored_keys(db)
     assert after < before
-    assert after == set(retriever._dense.sentence_keys) | set(retriever._dense.title_keys)
+    assert after == text_keys(retriever.index)
 
 
 def test_a_text_with_nothing_to_read_gets_no_vector_and_no_crash(tmp_path: Path) -> None:
@@ -88,7 +106,7 @@ def test_a_text_with_nothing_to_read_gets_no_vector_and_no_crash(tmp_path: Path)
     retriever = embedded_retriever(tmp_path / "isnad.db", folder)
     have, total = retriever.vector_coverage
     assert have == total
-    distinct = set(retriever._dense.sentence_keys) | set(retriever._dense.title_keys)
+    distinct = text_keys(retriever.index)
     assert len(stored_keys(tmp_path / "isnad.db")) == len(distinct) - 1  # the emoji line counts as done, with no vector
     assert retriever.ask("متى استقبل الرئيس الوفد؟").found
 
@@ -132,6 +150,32 @@ def test_dense_rows_follow_the_index(tmp_path: Path, data_dir: Path) -> None:
         store.close()
     sid = index.n_sentences // 2
     expected = HashingEncoder().passages([index.sentence_text(sid)])[0]
-    assert float(dense.sentences[sid] @ expected) == pytest.approx(1.0, abs=0.01)
+    assert float(dense.sentences.vectors(np.array([sid]))[0] @ expected) == pytest.approx(1.0, abs=0.01)
     ids, cosines = dense.nearest(expected, 3)
     assert ids[0] == sid and cosines[0] == pytest.approx(1.0, abs=0.01) and list(cosines) == sorted(cosines, reverse=True)
+
+
+def test_a_reopened_corpus_serves_every_row_its_text_s_vector(tmp_path: Path) -> None:
+    folder = tmp_path / "data"
+    folder.mkdir()
+    shared = "وأكد المتحدث أن المحادثات ستستأنف الأسبوع المقبل."  # one text in two articles: one stored row
+    (folder / "a.txt").write_text(f"زيارة الوفد\nوصل الوفد إلى العاصمة صباح الأحد.\n{shared}\n", encoding="utf-8")
+    (folder / "b.txt").write_text(f"نهاية الجولة\n{shared}\n✨✨\nوغادر الوفد مساء الاثنين.\n", encoding="utf-8")
+    db = tmp_path / "isnad.db"
+    first = embedded_retriever(db, folder)
+    served = first._dense
+    reopened = Retriever.open(db, encoder=HashingEncoder())
+    index, dense = reopened.index, reopened._dense
+    assert reopened.vector_coverage == first.vector_coverage and reopened.vector_coverage[0] == reopened.vector_coverage[1]
+    for rows, before in ((dense.sentences, served.sentences), (dense.titles, served.titles)):
+        assert np.array_equal(rows.codes, before.codes) and np.array_equal(rows.factors, before.factors)
+    encoder = HashingEncoder()
+    for sid in range(index.n_sentences):
+        text = index.sentence_text(sid)
+        row = dense.sentences.vectors(np.array([sid]))[0]
+        if text == shared or "الوفد" in text:
+            assert float(row @ encoder.passages([text])[0]) == pytest.approx(1.0, abs=0.01), text
+        elif "✨" in text:
+            assert not row.any()  # nothing to read: a zero row, counted as done
+    texts = index.n_sentences + len(index.titles_)
+    assert len(stored_keys(db)) == len(text_keys(index)) - 1 < texts - 2  # one row a distinct text; no emoji row
