@@ -97,20 +97,9 @@ class VectorStore:
     def get(self, keys: Iterable[str]) -> dict[str, np.ndarray]:
         """The stored int8 codes of these keys (keys without a usable row are left out)."""
         wanted = keys if isinstance(keys, (set, dict)) else set(keys)
-        found = {}
-        damaged = []
-        for key, blob in self.db.execute("SELECT key, vector FROM vectors"):
-            if key in wanted:
-                codes = stored_codes(blob, self.dim)
-                if codes is None:
-                    damaged.append(key)
-                else:
-                    found[key] = codes
-        if damaged:
-            log.warning("%d stored vectors were unreadable; they will be embedded again", len(damaged))
-            with self.db.conn:
-                self.db.conn.executemany("DELETE FROM vectors WHERE key = ?", [(k,) for k in damaged])
-        return found
+        return {
+            key: row for found, codes in self.scan() for key, row in zip(found.astype(str).tolist(), codes, strict=True) if key in wanted
+        }
 
     def scan(self, batch: int = 16_384) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Every stored row, a batch at a time: (keys as ASCII bytes, int8 codes). Unreadable rows are left
