@@ -39,7 +39,7 @@ from retrieval.lexical.rows import (
     ranges,
     widen_blocks,
 )
-from retrieval.lexical.storage import TextFile, new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.lexical.storage import ArrayFile, TextFile, new_staging, read_array, swap_in, write_array, write_metadata
 from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
@@ -50,6 +50,9 @@ FORMAT_VERSION = 6  # 4: raw arrays named in meta.json, built chunk by chunk; 5:
 # Articles changed since the last full build, as a share of the corpus, past which a sync rebuilds: known
 # terms keep their idf when articles are appended, and a tenth of the corpus is where that starts to drift.
 MAX_STALE_SHARE = 0.1
+# Arrays read with pread rather than through their maps (storage.ArrayFile): a question's terms' passage postings,
+# a few dozen lists scattered over the largest arrays of the index.
+READ_NOT_MAPPED = ("p_lo", "p_tf")
 TITLE_WEIGHT = 2  # an article's title terms count this many times in its whole-article row (BM25F-like)
 
 
@@ -94,6 +97,7 @@ class TfidfIndex:
     def __init__(self, params: IndexParams | None = None) -> None:
         self.params = params or IndexParams()
         self._scratch = threading.local()
+        self.files_: dict[str, ArrayFile] = {}
 
     def can_extend(self, change: IngestReport) -> bool:
         """Whether ``extend`` may absorb this change: idf is not recomputed for known terms, so the articles
@@ -241,6 +245,7 @@ class TfidfIndex:
             for name in cls._ARRAYS:
                 setattr(index, name + "_", read_array(folder, name, *meta["arrays"][name]))
             index.texts_ = TextFile(folder / "text_bytes.bin")
+            index.files_ = {name: ArrayFile(folder / f"{name}.bin", meta["arrays"][name][0]) for name in READ_NOT_MAPPED}
             index.vocabulary_ = Vocabulary.load(folder, meta["arrays"])
             documents = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError, pickle.UnpicklingError) as error:
@@ -284,9 +289,8 @@ class TfidfIndex:
         if not len(columns):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         starts, ends = self.p_indptr_[columns].tolist(), self.p_indptr_[columns + 1].tolist()
-        low = np.concatenate([self.p_lo_[s:e] for s, e in zip(starts, ends, strict=True)])
-        rows = join_halves(low, self.p_blocks_, columns, self.passage_blocks)
-        tf = np.concatenate([self.p_tf_[s:e] for s, e in zip(starts, ends, strict=True)])
+        rows = join_halves(self._gather("p_lo", starts, ends), self.p_blocks_, columns, self.passage_blocks)
+        tf = self._gather("p_tf", starts, ends)
         factors = np.repeat(weights * self.idf_[columns], np.subtract(ends, starts))
         dense = np.bincount(rows, weights=self._tf_table.take(tf) * factors)
         # Marking the postings' passages and scanning the marks beats sorting the postings (and np.unique's hash).
@@ -413,6 +417,14 @@ class TfidfIndex:
     def passage_blocks(self) -> int:
         """Blocks of 65,536 passages the passage postings are split into (``rows.py``)."""
         return high_blocks(self.n_passages)
+
+    def _gather(self, name: str, starts: list[int], stops: list[int]) -> np.ndarray:
+        """Values ``start:stop`` of each (start, stop) of a READ_NOT_MAPPED array, in one array: read from its file
+        when the index was loaded from one, sliced otherwise."""
+        if name in self.files_:
+            return self.files_[name].gather(starts, stops)
+        values = getattr(self, name + "_")
+        return np.concatenate([values[a:b] for a, b in zip(starts, stops, strict=True)] or [values[:0]])
 
     def _position_table(self) -> np.ndarray:
         table = getattr(self._scratch, "table", None)

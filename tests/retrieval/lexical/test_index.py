@@ -1,9 +1,11 @@
-"""The index: an extended one holds what a full build holds; articles scored as their postings say."""
+"""The index: an extended one holds what a full build holds; articles scored as their postings say; passage
+postings read from their files as through their maps."""
 
 import math
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from retrieval import Retriever
 from retrieval.lexical import index
@@ -74,3 +76,22 @@ def test_article_scores_are_bm25_over_the_article_postings(tmp_path: Path, data_
             expected[doc] += weight * idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * ix.d_len_[doc] / mean_length))
     assert expected.max() > 0 and (expected == 0).any()
     assert np.allclose(scores, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_passage_postings_read_from_their_files_as_through_their_maps(tmp_path: Path, data_dir: Path) -> None:
+    """A loaded index reads the passage postings with pread (READ_NOT_MAPPED): the same scores as slicing the
+    mapped arrays; a posting file cut short is reported, not read as zeros."""
+    retriever = Retriever.open(tmp_path / "a.db")
+    retriever.sync(data_dir)
+    ix = retriever.index
+    assert set(ix.files_) == set(index.READ_NOT_MAPPED)
+    columns, weights = ix.weigh(ix.vocabulary_.columns(ix.params.text_analyzer()("متى زار بينيت موسكو والتقى بوتين؟")))
+    read_ids, read_scores = ix.passage_scores(columns, weights)
+    files, ix.files_ = ix.files_, {}
+    mapped_ids, mapped_scores = ix.passage_scores(columns, weights)
+    assert len(read_ids) > 10 and read_ids.tolist() == mapped_ids.tolist() and read_scores.tolist() == mapped_scores.tolist()
+    ix.files_ = files
+    posting_file = tmp_path / "a.db.index" / "p_tf.bin"
+    posting_file.write_bytes(posting_file.read_bytes()[: len(ix.p_tf_) // 2])
+    with pytest.raises(OSError, match="damaged"):
+        ix.passage_scores(columns, weights)
