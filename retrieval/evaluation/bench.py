@@ -485,7 +485,7 @@ def _child_bm25(db: str, questions: str) -> dict:
     from retrieval.text.arabic import STOPWORDS, normalize_arabic
 
     index = Retriever.open(Path(db)).index
-    texts = [normalize_arabic(index.sentence_text(i)) for i in range(index.n_sentences)]
+    texts = [normalize_arabic(text) for text in index.sentence_texts()]
     stemmer = Stemmer.Stemmer("arabic")
     stopwords = sorted(STOPWORDS)
     _stderr(f"  bm25s: tokenizing and indexing {len(texts):,} sentences")

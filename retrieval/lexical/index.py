@@ -17,9 +17,10 @@ import logging
 import pickle
 import shutil
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property, partial
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,16 @@ from retrieval.lexical.rows import (
     ranges,
     widen_blocks,
 )
-from retrieval.lexical.storage import ArrayFile, TextFile, new_staging, read_array, swap_in, write_array, write_metadata
+from retrieval.lexical.storage import (
+    ArrayFile,
+    TextFile,
+    new_staging,
+    read_array,
+    read_whole,
+    swap_in,
+    write_array,
+    write_metadata,
+)
 from retrieval.lexical.vocabulary import Vocabulary
 from retrieval.text.arabic import ANALYZER_VERSION, analyze
 from retrieval.text.sentences import SENTENCE_CLOSERS
@@ -110,11 +120,15 @@ class TfidfIndex:
         """A new index: this one with ``delta``'s articles (an index of the new articles alone) appended and the
         ``retired`` ones marked dead.
 
-        Appending costs what the new articles cost plus one copy of the arrays, instead of a full rebuild.
-        Known terms keep their idf; new terms get one from the current passage count. Dead articles stay in
-        the arrays (never answered) until the next full build, which ``can_extend`` forces once enough
-        of the corpus has changed.
+        Appending costs what the new articles cost plus one copy of the arrays (read sequentially), instead of a
+        full rebuild. Known terms keep their idf; new terms get one from the current passage count. Dead
+        articles stay in the arrays (never answered) until the next full build, which ``can_extend`` forces
+        once enough of the corpus has changed.
         """
+        with read_whole([getattr(index, name + "_") for index in (self, delta) for name in self._ARRAYS]):
+            return self._extended(delta, retired, corpus_version)
+
+    def _extended(self, delta: TfidfIndex, retired: set[str], corpus_version: str) -> TfidfIndex:
         new = TfidfIndex(self.params)
         new.corpus_version_ = corpus_version
         latest = {doc_id: i for i, doc_id in enumerate(self.doc_ids_) if self.doc_alive_[i]}
@@ -264,6 +278,20 @@ class TfidfIndex:
 
     def sentence_text(self, i: int) -> str:
         return self.texts_.read(int(self.text_offsets_[i]), int(self.text_offsets_[i + 1]))
+
+    def sentence_texts(self, block: int = 1 << 22) -> Iterator[str]:
+        """Every sentence's text in order, read a block of about ``block`` bytes at a time (the text file is
+        advised random access: read a sentence at a time from a cold cache, it took a disk read a page)."""
+        offsets = np.asarray(self.text_offsets_, dtype=np.int64)
+        first = 0
+        while first < self.n_sentences:
+            last = max(first + 1, int(np.searchsorted(offsets, offsets[first] + block, side="right")) - 1)
+            last = min(last, self.n_sentences)
+            data = self.texts_.read_bytes(int(offsets[first]), int(offsets[last]))
+            base = int(offsets[first])
+            bounds = (offsets[first : last + 1] - base).tolist()
+            yield from (data[a:b].decode("utf-8") for a, b in pairwise(bounds))
+            first = last
 
     def weigh(self, occurrences: np.ndarray | list[int]) -> tuple[np.ndarray, np.ndarray]:
         """(sorted columns, L2-normalized sublinear tf-idf weights) of a text whose terms are these columns (one an

@@ -7,12 +7,14 @@ build killed half-way leaves a folder that the next build recognizes as abandone
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import mmap
 import os
 import shutil
 import tempfile
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -71,9 +73,29 @@ def read_array(folder: Path, name: str, dtype: str, length: int) -> np.ndarray:
         return np.zeros(0, dtype=dtype_)
     with open(Path(folder) / f"{name}.bin", "rb") as handle:
         mapped = mmap.mmap(handle.fileno(), length * dtype_.itemsize, access=mmap.ACCESS_READ)
-    if hasattr(mapped, "madvise") and hasattr(mmap, "MADV_RANDOM"):
-        mapped.madvise(mmap.MADV_RANDOM)
+    _advise([mapped], "MADV_RANDOM")
     return np.frombuffer(mapped, dtype=dtype_, count=length)
+
+
+@contextlib.contextmanager
+def read_whole(arrays: Iterable[np.ndarray]) -> Iterator[None]:
+    """While a pass reads these arrays whole (an incremental sync copying the index), their maps get the
+    kernel's default read-ahead back, then random advice again: with random advice and a cold cache, a sync of
+    10 articles into SaudiNewsNet 1× read its 585 MiB a page a fault and took 23 s instead of 5–6. (Copying
+    the 127 MiB of sentence rows from a cold cache: 3.1 s advised random, 5.7 s sequential, 0.16 s normal.)"""
+    maps = [base.obj for base in (np.asarray(a).base for a in arrays) if isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)]
+    _advise(maps, "MADV_NORMAL")
+    try:
+        yield
+    finally:
+        _advise(maps, "MADV_RANDOM")
+
+
+def _advise(maps: list[mmap.mmap], advice: str) -> None:
+    if hasattr(mmap, advice):
+        for mapped in maps:
+            if not mapped.closed:
+                mapped.madvise(getattr(mmap, advice))
 
 
 class ReadFile:
@@ -92,7 +114,10 @@ class TextFile(ReadFile):
     had 64 of SaudiNewsNet's 96 MiB of text mapped."""
 
     def read(self, start: int, end: int) -> str:
-        return os.pread(self._file.fileno(), end - start, start).decode("utf-8")
+        return self.read_bytes(start, end).decode("utf-8")
+
+    def read_bytes(self, start: int, end: int) -> bytes:
+        return os.pread(self._file.fileno(), end - start, start)
 
 
 class ArrayFile(ReadFile):

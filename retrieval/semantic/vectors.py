@@ -292,8 +292,8 @@ def index_texts(index: TfidfIndex) -> Iterator[tuple[str, int, str]]:
     """("t" | "s", row, text) of every title and sentence of the index."""
     for row, title in enumerate(index.titles_):
         yield "t", row, title
-    for row in range(index.n_sentences):
-        yield "s", row, index.sentence_text(row)
+    for row, text in enumerate(index.sentence_texts()):
+        yield "s", row, text
 
 
 def text_keys(index: TfidfIndex) -> set[str]:

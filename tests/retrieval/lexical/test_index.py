@@ -1,5 +1,5 @@
 """The index: an extended one holds what a full build holds; articles scored as their postings say; passage
-postings read from their files as through their maps."""
+postings read from their files as through their maps; the texts read in blocks as one by one."""
 
 import math
 from pathlib import Path
@@ -95,3 +95,13 @@ def test_passage_postings_read_from_their_files_as_through_their_maps(tmp_path: 
     posting_file.write_bytes(posting_file.read_bytes()[: len(ix.p_tf_) // 2])
     with pytest.raises(OSError, match="damaged"):
         ix.passage_scores(columns, weights)
+
+
+def test_sentence_texts_read_in_blocks_are_the_sentences_read_one_by_one(tmp_path: Path, data_dir: Path) -> None:
+    retriever = Retriever.open(tmp_path / "a.db")
+    retriever.sync(data_dir)
+    ix = retriever.index
+    one_by_one = [ix.sentence_text(i) for i in range(ix.n_sentences)]
+    assert len(one_by_one) > 50
+    for block in (1, 700, 1 << 22):  # smaller than a sentence, a few sentences, the whole file
+        assert list(ix.sentence_texts(block)) == one_by_one
