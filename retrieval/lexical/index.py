@@ -120,7 +120,7 @@ class TfidfIndex:
         """A new index: this one with ``delta``'s articles (an index of the new articles alone) appended and the
         ``retired`` ones marked dead.
 
-        Appending costs what the new articles cost plus one copy of the arrays (read sequentially), instead of a
+        Appending costs what the new articles cost plus one copy of the arrays (read with read-ahead: read_whole), instead of a
         full rebuild. Known terms keep their idf; new terms get one from the current passage count. Dead
         articles stay in the arrays (never answered) until the next full build, which ``can_extend`` forces
         once enough of the corpus has changed.
