@@ -81,7 +81,7 @@ def read_array(folder: Path, name: str, dtype: str, length: int) -> np.ndarray:
 def read_whole(arrays: Iterable[np.ndarray]) -> Iterator[None]:
     """While a pass reads these arrays whole (an incremental sync copying the index), their maps get the
     kernel's default read-ahead back, then random advice again: with random advice and a cold cache, a sync of
-    10 articles into SaudiNewsNet 1× read its 585 MiB a page a fault and took 17–23 s instead of 6–7. (Copying
+    10 articles into SaudiNewsNet 1× read its 585 MiB a page a fault and took 21–22 s instead of 5–7. (Copying
     the 127 MiB of sentence rows from a cold cache: 3.1 s advised random, 5.7 s sequential, 0.16 s normal.)"""
     maps = [base.obj for base in (np.asarray(a).base for a in arrays) if isinstance(base, memoryview) and isinstance(base.obj, mmap.mmap)]
     _advise(maps, "MADV_NORMAL")
