@@ -57,19 +57,12 @@ def blobs(codes: np.ndarray, scales: np.ndarray) -> list[bytes]:
     return [s.tobytes() + c.tobytes() for s, c in zip(scales.astype(np.float32), codes, strict=True)]
 
 
-def stored_codes(blob: bytes, dim: int) -> np.ndarray | None:
-    """The int8 codes of a stored row (served as a unit vector, its scale is not needed); None for a row of
-    another size (damaged, or another model's)."""
+def dequantize(blob: bytes, dim: int) -> np.ndarray | None:
+    """The unit vector of a stored row (``blobs``' inverse; served, a row is its codes and ``scan`` reads them
+    a batch at a time); None for a row of another size (damaged, or another model's), or of zeros."""
     if len(blob) != 4 + dim:
         return None
-    return np.frombuffer(blob, dtype=np.int8, offset=4)
-
-
-def dequantize(blob: bytes, dim: int) -> np.ndarray | None:
-    """The unit vector of a stored row; None for a row of another size, or of zeros."""
-    codes = stored_codes(blob, dim)
-    if codes is None:
-        return None
+    codes = np.frombuffer(blob, dtype=np.int8, offset=4)
     vector = codes.astype(np.float32)
     norm = float(np.linalg.norm(vector))
     return vector / norm if norm > 0 else None
@@ -331,14 +324,17 @@ def embed_missing(
     """
     started = time.perf_counter()
     todo: dict[str, list[tuple[str, int]]] = {}
+    text_of: dict[str, str] = {}  # each distinct text, read once
     for kind, row in dense.missing():
-        todo.setdefault(text_key(_text(index, kind, row)), []).append((kind, row))
+        text = _text(index, kind, row)
+        key = text_key(text)
+        todo.setdefault(key, []).append((kind, row))
+        text_of.setdefault(key, text)
     stored = vectors.get(todo) if todo else {}
     for key, codes in stored.items():
         for kind, row in todo.pop(key):
             dense.rows(kind).fill([row], codes)
     # Texts of a length together: a batch is padded to its longest text (measured: 16.3 → 17.8 sentences/s).
-    text_of = {key: _text(index, *rows[0]) for key, rows in todo.items()}
     keys = sorted(todo, key=lambda key: len(text_of[key]))
     done = 0
     for start in range(0, len(keys), batch):
